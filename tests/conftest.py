@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests that take a `notebook` run once per module found in modules/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from notebooks import NOTEBOOKS, ROOT, assignment
+
+
+def pytest_generate_tests(metafunc):
+    if "notebook" in metafunc.fixturenames:
+        metafunc.parametrize("notebook", NOTEBOOKS, ids=[assignment(p) for p in NOTEBOOKS])
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    """A scratch nbgrader course holding every module, with the student versions generated."""
+    from grading import Course
+
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "modules", root / "modules",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    course = Course(root)
+    for path in NOTEBOOKS:
+        course.generate(assignment(path))
+    return course
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """A folder for files worth keeping after a run (screenshots, feedback HTML)."""
+    folder = ROOT / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -1,0 +1,68 @@
+"""Drive nbgrader in-process through its Python API (one start-up for the whole suite)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
+
+from notebooks import ROOT
+
+
+def course_config(root: Path, **execute):
+    """The repository's own nbgrader_config.py, pointed at another course root."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.Exchange.root = str(root / "exchange")
+    for name, value in execute.items():
+        setattr(config.Execute, name, value)
+    return config
+
+
+class Course:
+    """A course folder laid out as nbgrader expects, and the grades it records."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.api = NbGraderAPI(config=course_config(root))
+
+    def generate(self, assignment_id: str) -> None:
+        result = self.api.generate_assignment(assignment_id)
+        assert result["success"], result.get("error") or result.get("log")
+
+    def release(self, assignment_id: str) -> Path:
+        return self.root / "release" / assignment_id
+
+    def submit(self, assignment_id: str, student: str, nb) -> None:
+        """Place a notebook as `student`'s submission of the assignment."""
+        folder = self.root / "submitted" / student / assignment_id
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{assignment_id}.ipynb")
+
+    def autograde(self, assignment_id: str, student: str, **execute) -> dict:
+        api = NbGraderAPI(config=course_config(self.root, **execute)) if execute else self.api
+        result = api.autograde(assignment_id, student)
+        assert result["success"], result.get("error") or result.get("log")
+        return self.scores(assignment_id, student)
+
+    def scores(self, assignment_id: str, student: str) -> dict[str, tuple[float, float]]:
+        """grade_id -> (score, max_score) for every graded cell of the submission."""
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment_id, assignment_id, student)
+            return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+
+    def autograded(self, assignment_id: str, student: str):
+        path = self.root / "autograded" / student / assignment_id / f"{assignment_id}.ipynb"
+        return nbformat.read(path, as_version=4)
+
+    def feedback(self, assignment_id: str, student: str) -> str:
+        result = self.api.generate_feedback(assignment_id, student)
+        assert result["success"], result.get("error") or result.get("log")
+        path = self.root / "feedback" / student / assignment_id / f"{assignment_id}.html"
+        return path.read_text(encoding="utf-8")
