@@ -165,7 +165,8 @@ def render_init(modules: list[tuple[str, str, list[str]]]) -> str:
                 lifted[name] = notebook
             lines.append(f"from .{target} import {', '.join(names)}")
         else:
-            lines.append(f"from . import {target} as _{target.replace('.', '_')}")
+            parent, _, leaf = target.rpartition(".")
+            lines.append(f"from .{parent} import {leaf} as _{target.replace('.', '_')}")
     lines.append(f"\n__all__ = {sorted(lifted)!r}")
     return "\n".join(lines) + "\n"
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from notebooks import NOTEBOOKS, ROOT, assignment
+
+# nbgrader runs `alembic` (and kernels) by name: find the ones of this interpreter's venv even
+# when the suite is started as .venv/bin/python -m pytest without activating the venv.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def pytest_generate_tests(metafunc):

@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from notebooks import NOTEBOOKS, ROOT
 
 spec = importlib.util.spec_from_file_location("export", ROOT / "export.py")
-export = importlib.util.module_from_spec(spec)
+export = sys.modules["export"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(export)
 
 
@@ -103,7 +103,7 @@ def test_exporting_one_notebook_keeps_the_others(small_course):
     assert export.main([str(notebook), "--package", str(package)]) == 0
     assert (package / "data" / "beta.py").exists()
     init = (package / "__init__.py").read_text()
-    assert "from .core.alpha import double, triple" in init and "data.beta" in init
+    assert "from .core.alpha import double, triple" in init and "from .data import beta" in init
     assert export.main(["--check", "--modules", str(modules), "--package", str(package)]) == 0
 
 
