@@ -283,13 +283,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"export.py --check: {shown}/ matches the notebooks ({len(files)} files)")
         return 0
-    for path, text in sorted(files.items()):
-        if read_or_none(args.package / path) != text:
-            write_atomically(args.package / path, text)
+    changed = sorted(p for p, text in files.items() if read_or_none(args.package / p) != text)
+    for path in changed:
+        write_atomically(args.package / path, text=files[path])
     for path in stale:
         (args.package / path).unlink()
-    names = ", ".join(p.as_posix() for p in sorted(files) if p.name != "__init__.py")
-    print(f"export.py: wrote {shown}/ ({names})")
+    exported = ", ".join(p.as_posix() for p in sorted(files) if p.name != "__init__.py")
+    updated = ", ".join(p.as_posix() for p in changed + sorted(stale)) or "nothing changed"
+    print(f"export.py: {shown}/ holds {exported} (updated: {updated})")
     return 0
 
 
