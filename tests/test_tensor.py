@@ -385,3 +385,24 @@ def test_tensors_hash_by_identity():
 def test_mask_from_comparison_selects_elements():
     t = Tensor([-1.0, 2.0, -3.0, 4.0])
     np.testing.assert_array_equal(t[t > 0].data, [2.0, 4.0])
+
+
+# ----- the graph notes that Module 05's autograd reads -------------------------------------
+def test_operations_on_tensors_that_require_grad_record_how_they_were_made():
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    w = Tensor([[3.0], [4.0]])
+    y = (x @ w).sum(axis=0, keepdims=True)
+    assert y.requires_grad and y.op == "sum" and y.saved == {"axis": 0, "keepdims": True}
+    product = y.inputs[0]
+    assert product.op == "matmul" and product.inputs[0] is x and product.inputs[1] is w
+    scaled = 2 - x
+    assert scaled.op == "subtract" and scaled.inputs[0] == 2 and scaled.inputs[1] is x
+
+
+def test_leaves_comparisons_and_constants_record_nothing():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert x.op is None and x.inputs == ()
+    assert not (x > 1).requires_grad and (x > 1).op is None
+    constant = Tensor([1.0, 2.0]) * 3
+    assert not constant.requires_grad and constant.op is None
+    assert not x.detach().requires_grad and x.detach().data is x.data

@@ -2,6 +2,6 @@
 # Importing tinytorch loads every module in course order, so the package
 # behaves the same whatever a program imports first.
 
-from .core.tensor import as_array, Tensor, matmul_loops
+from .core.tensor import as_array, Autograd, AUTOGRAD, wrap_result, Tensor, matmul_loops
 
-__all__ = ['Tensor', 'as_array', 'matmul_loops']
+__all__ = ['AUTOGRAD', 'Autograd', 'Tensor', 'as_array', 'matmul_loops', 'wrap_result']
