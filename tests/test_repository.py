@@ -37,7 +37,7 @@ def readme_command(marker: str) -> str:
 def test_ci_runs_the_readme_test_command(tmp_path):
     # Run .ci/run with bash replaced by a recorder, to see the command it would execute.
     fake = tmp_path / "bash"
-    fake.write_text('#!/bin/sh\nprintf "%s" "$2" > "$RECORD"\n')
+    fake.write_text('#!/bin/sh\nprintf "%s" "$2" > "$RECORD"\n')  # keeps the last command
     fake.chmod(0o755)
     subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], check=True, capture_output=True,
                    env={"PATH": f"{tmp_path}:/usr/bin:/bin", "RECORD": str(tmp_path / "ran")})
