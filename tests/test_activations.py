@@ -1,0 +1,286 @@
+"""Specification of tinytorch.core.activations (Module 02), tested on the exported package.
+
+numpy formulas (evaluated where they are safe) are the reference for values; PyTorch, when it
+is installed, is the reference in float64.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from tinytorch.core.activations import GELU, Activation, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.tensor import AUTOGRAD, Tensor
+
+ELEMENTWISE = [ReLU, Sigmoid, Tanh, GELU]
+ALL = ELEMENTWISE + [Softmax]
+OP_NAMES = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", GELU: "gelu", Softmax: "softmax"}
+
+
+def reference(cls, x, axis=-1):
+    """The textbook formula of each activation, in float64 (safe for moderate x)."""
+    x = np.asarray(x, dtype=np.float64)
+    if cls is ReLU:
+        return np.maximum(x, 0)
+    if cls is Sigmoid:
+        return 1 / (1 + np.exp(-x))
+    if cls is Tanh:
+        return np.tanh(x)
+    if cls is GELU:
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def sample(shape, scale=3.0, dtype=np.float64, seed=0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def test_top_level_names_are_the_same_classes():
+    import tinytorch
+
+    for cls in ALL:
+        assert getattr(tinytorch, cls.__name__) is cls
+
+
+# ----- values, shapes and dtypes ---------------------------------------------------------
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_values_match_the_reference_formula(cls, dtype, rtol):
+    x = sample((5, 7), dtype=dtype)
+    got = cls()(Tensor(x, dtype=dtype))
+    assert isinstance(got, Tensor) and got.dtype == dtype and got.shape == x.shape
+    np.testing.assert_allclose(got.data, reference(cls, x), rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15)
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_forward_is_what_calling_does(cls):
+    x = Tensor(sample((3, 4)))
+    np.testing.assert_array_equal(cls().forward(x).data, cls()(x).data)
+
+
+@pytest.mark.parametrize("cls", ELEMENTWISE, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("shape", [(), (1,), (6,), (2, 3, 4), (2, 1, 3, 2)])
+def test_elementwise_activations_keep_the_shape(cls, shape):
+    x = sample(shape, dtype=np.float32)
+    got = cls()(Tensor(x))
+    assert got.shape == shape and got.dtype == np.float32
+    np.testing.assert_allclose(got.data, reference(cls, x), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_the_input_is_not_modified(cls):
+    x = sample((4, 5), dtype=np.float32)
+    before = x.copy()
+    cls()(Tensor(x))
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("cls", [Sigmoid, Tanh, GELU, Softmax], ids=lambda c: c.__name__)
+def test_integer_input_gives_float32(cls):
+    got = cls()(Tensor([[-2, 0, 3]]))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.data, reference(cls, [[-2, 0, 3]]), rtol=1e-6)
+
+
+def test_relu_of_integers_stays_integer():
+    got = ReLU()(Tensor([-2, 0, 3]))
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got.data, [0, 0, 3])
+
+
+def test_known_values():
+    assert Sigmoid()(Tensor(0.0)).item() == 0.5
+    assert Tanh()(Tensor(0.0)).item() == 0.0
+    np.testing.assert_allclose(GELU()(Tensor([1.0, -1.0])).data, [0.8411920, -0.1588080], atol=1e-6)
+    np.testing.assert_allclose(Softmax()(Tensor([0.0, math.log(3.0)])).data, [0.25, 0.75], rtol=1e-6)
+
+
+# ----- laws ------------------------------------------------------------------------------
+
+def test_laws_of_the_elementwise_activations():
+    x = np.arange(-400, 401) / 20  # exactly symmetric around 0, from -20 to 20
+    t = Tensor(x, dtype=np.float64)
+    relu, sig, tanh = ReLU()(t).data, Sigmoid()(t).data, Tanh()(t).data
+    assert (relu >= 0).all()
+    assert ((sig >= 0) & (sig <= 1)).all() and np.all(np.diff(sig) >= 0)
+    np.testing.assert_allclose(sig[::-1], 1 - sig, atol=1e-15)  # sigmoid(-x) = 1 - sigmoid(x)
+    np.testing.assert_allclose(tanh, 2 * Sigmoid()(Tensor(2 * x, dtype=np.float64)).data - 1, atol=1e-15)
+    np.testing.assert_array_equal(tanh[::-1], -tanh)
+    gelu = GELU()(t).data
+    assert gelu.min() > -0.18 and np.all(gelu <= np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2, -3])
+def test_softmax_along_any_axis(dim):
+    x = sample((2, 3, 4), scale=10)
+    got = Softmax(dim=dim)(Tensor(x, dtype=np.float64))
+    assert got.shape == x.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got.data, reference(Softmax, x, axis=dim), rtol=1e-12)
+    np.testing.assert_allclose(got.data.sum(axis=dim), 1.0, atol=1e-12)
+    assert (got.data > 0).all()
+
+
+def test_softmax_ignores_a_constant_shift_and_handles_masked_logits():
+    x = sample((3, 5), dtype=np.float32)
+    np.testing.assert_allclose(Softmax()(Tensor(x + 100)).data, Softmax()(Tensor(x)).data, atol=1e-6)
+    np.testing.assert_array_equal(Softmax()(Tensor([0.0, -np.inf, 0.0])).data, [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(Softmax()(Tensor([2.5])).data, [1.0])  # one entry: probability 1
+
+
+def test_softmax_of_two_logits_is_the_sigmoid_of_their_difference():
+    z = np.linspace(-10, 10, 41)
+    pairs = np.stack([z, np.zeros_like(z)], axis=1)
+    np.testing.assert_allclose(Softmax()(Tensor(pairs, dtype=np.float64)).data[:, 0],
+                               Sigmoid()(Tensor(z, dtype=np.float64)).data, rtol=1e-12)
+
+
+# ----- numerical stability ---------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_no_floating_point_warnings_at_extreme_inputs(cls, dtype):
+    finfo = np.finfo(dtype)
+    x = np.array([-finfo.max, -1e30, -1000.0, -100.0, -1.0, -finfo.tiny, 0.0,
+                  finfo.tiny, 1.0, 100.0, 1000.0, 1e30, finfo.max], dtype=dtype)
+    if cls is Softmax:  # logits 2 * finfo.max apart are out of scope: x - max(x) itself overflows
+        x = x[1:-1]
+    with np.errstate(all="raise"):  # overflow, nan, division by zero and underflow alike
+        got = cls()(Tensor(x, dtype=dtype))
+    assert got.dtype == dtype and np.isfinite(got.data).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_reaches_its_limits_exactly_and_keeps_small_values(dtype):
+    got = Sigmoid()(Tensor([-1000.0, 0.0, 1000.0], dtype=dtype))
+    np.testing.assert_array_equal(got.data, [0.0, 0.5, 1.0])
+    tiny = Sigmoid()(Tensor([-30.0, -80.0], dtype=dtype)).data
+    np.testing.assert_allclose(tiny, np.exp([-30.0, -80.0]) / (1 + np.exp([-30.0, -80.0])), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_and_gelu_limits(dtype):
+    x = Tensor([-1e30, -1000.0, 1000.0, 1e30], dtype=dtype)
+    np.testing.assert_array_equal(Tanh()(x).data, [-1.0, -1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(GELU()(x).data, np.array([0.0, 0.0, 1000.0, 1e30], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_huge_logits(dtype):
+    x = np.array([[1000.0, 1001.0, 1002.0], [-1000.0, -999.0, -998.0], [1e30, 0.0, -1e30]], dtype=dtype)
+    with np.errstate(all="raise"):
+        got = Softmax()(Tensor(x, dtype=dtype)).data
+    expected = reference(Softmax, [[0.0, 1.0, 2.0]])[0]
+    np.testing.assert_allclose(got[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(got[1], expected, rtol=1e-6)
+    np.testing.assert_array_equal(got[2], [1.0, 0.0, 0.0])
+
+
+# ----- the graph notes that Module 05's autograd reads ----------------------------------------
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_each_activation_is_one_recorded_operation(cls):
+    x = Tensor(sample((2, 3)), requires_grad=True)
+    out = cls()(x)
+    assert out.requires_grad and out.op == OP_NAMES[cls]
+    assert len(out.inputs) == 1 and out.inputs[0] is x
+    assert out.saved == ({"axis": -1} if cls is Softmax else {})
+
+
+@pytest.mark.parametrize("dim", [0, 1, -2])
+def test_softmax_saves_its_axis_as_given(dim):
+    out = Softmax(dim=dim)(Tensor(sample((2, 3)), requires_grad=True))
+    assert out.saved == {"axis": dim}
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_nothing_is_recorded_without_requires_grad_or_with_recording_off(cls, monkeypatch):
+    plain = cls()(Tensor(sample((2, 3))))
+    assert not plain.requires_grad and plain.op is None and plain.inputs == ()
+    monkeypatch.setattr(AUTOGRAD, "enabled", False)  # what Module 05's no_grad() does
+    off = cls()(Tensor(sample((2, 3)), requires_grad=True))
+    assert not off.requires_grad and off.op is None
+
+
+def test_activations_chain_on_a_linear_layer():
+    x = Tensor(sample((4, 3)))
+    W = Tensor(sample((3, 5), seed=1), requires_grad=True)
+    b = Tensor(np.zeros(5), requires_grad=True)
+    probs = Softmax()(ReLU()(x @ W + b))
+    assert probs.op == "softmax" and probs.inputs[0].op == "relu"
+    assert probs.inputs[0].inputs[0].op == "add" and probs.inputs[0].inputs[0].inputs[1] is b
+    np.testing.assert_allclose(probs.data.sum(axis=-1), 1.0, rtol=1e-6)
+
+
+# ----- the PyTorch-like surface: repr, parameters, errors ----------------------------------
+
+@pytest.mark.parametrize("activation, text", [
+    (ReLU(), "ReLU()"), (Sigmoid(), "Sigmoid()"), (Tanh(), "Tanh()"),
+    (GELU(), "GELU(approximate='tanh')"), (Softmax(), "Softmax(dim=-1)"), (Softmax(dim=0), "Softmax(dim=0)"),
+])
+def test_repr_is_pytorchs(activation, text):
+    assert repr(activation) == text
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_activations_have_no_parameters(cls):
+    assert isinstance(cls(), Activation) and cls().parameters() == []
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("bad, type_name", [
+    ([1.0, -1.0], "list"), (np.ones(3), "ndarray"), (2.0, "float"), (None, "NoneType"),
+])
+def test_non_tensor_input_is_a_type_error_that_says_what_to_do(cls, bad, type_name):
+    for call in (cls(), cls().forward):
+        with pytest.raises(TypeError, match=type_name) as error:
+            call(bad)
+        assert "Tensor(" in str(error.value)
+
+
+def test_softmax_rejects_a_missing_axis_and_a_non_integer_dim():
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        Softmax(dim=2)(Tensor(np.ones((2, 3))))
+    with pytest.raises(IndexError):
+        Softmax(dim=-3)(Tensor(np.ones((2, 3))))
+    for bad in [(0, 1), 1.0, None, True]:
+        with pytest.raises(TypeError, match="integer"):
+            Softmax(dim=bad)
+
+
+def test_gelu_offers_only_the_tanh_approximation():
+    assert GELU(approximate="tanh").approximate == "tanh"
+    with pytest.raises(ValueError, match="tanh"):
+        GELU(approximate="none")
+
+
+# ----- PyTorch as the reference ------------------------------------------------------------
+
+def torch_function(cls):
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+    F = torch.nn.functional
+    return torch, {
+        ReLU: F.relu,
+        Sigmoid: torch.sigmoid,
+        Tanh: torch.tanh,
+        GELU: lambda t: F.gelu(t, approximate="tanh"),
+        Softmax: lambda t: F.softmax(t, dim=-1),
+    }[cls]
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_matches_pytorch_in_float64(cls):
+    torch, fn = torch_function(cls)
+    x = np.concatenate([sample((8, 50), scale=4), np.linspace(-1000, 1000, 400).reshape(8, 50)])
+    ours = cls()(Tensor(x, dtype=np.float64))
+    theirs = fn(torch.from_numpy(x)).numpy()
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours.data, theirs, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_matches_pytorch_along_each_axis(dim):
+    torch, _ = torch_function(Softmax)
+    x = sample((3, 4, 5), scale=5)
+    theirs = torch.nn.Softmax(dim=dim)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(Softmax(dim=dim)(Tensor(x, dtype=np.float64)).data, theirs, rtol=1e-6, atol=1e-12)

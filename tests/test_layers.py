@@ -1,0 +1,567 @@
+"""Specification of tinytorch.core.layers (Module 03), tested on the exported package.
+
+Each test states one rule of the layer API. numpy is the reference for values; PyTorch, when it
+is installed, for Linear's forward pass, its initialization and the names of parameters.
+"""
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.core.layers import Dropout, Linear, Module, Sequential, manual_seed
+from tinytorch.core.tensor import AUTOGRAD, Tensor
+
+
+def needs_torch():
+    return pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+
+
+def needs_autograd():
+    if AUTOGRAD.engine is None:  # `import tinytorch` above loads Module 05 once it is exported
+        pytest.skip("autograd (Module 05) is not exported yet")
+
+
+class Affine(Module):
+    """x * scale + shift: two parameters, plus attributes that must not count as parameters."""
+
+    def __init__(self, n=3):
+        super().__init__()
+        self.scale = Tensor(np.ones(n), requires_grad=True)
+        self.shift = Tensor(np.zeros(n), requires_grad=True)
+        self.n = n
+        self.offset = Tensor(np.ones(n))          # a constant
+        self.buffer = np.ones(n)                  # a numpy array
+        self.extra = {"w": Tensor(np.ones(n), requires_grad=True)}  # dicts are not searched
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+    def extra_repr(self):
+        return f"n={self.n}"
+
+
+class Net(Module):
+    """An Affine, a list of two, a parameter of its own, and the first Affine again (shared)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = Affine()
+        self.blocks = [Affine(), Affine()]
+        self.gain = Tensor(2.0, requires_grad=True)
+        self.first_again = self.first
+
+    def forward(self, x):
+        for layer in [self.first, *self.blocks, self.first_again]:
+            x = layer(x)
+        return x * self.gain
+
+
+def names(pairs):
+    return [name for name, _ in pairs]
+
+
+def test_public_names_are_lifted_to_the_package():
+    assert tinytorch.Linear is Linear and tinytorch.Sequential is Sequential
+    assert tinytorch.Module is Module and tinytorch.Dropout is Dropout
+
+
+# ----- Module: finding parameters and sub-modules -----------------------------------------
+
+def test_own_parameters_come_first_then_sub_modules_depth_first_each_once():
+    net = Net()
+    assert names(net.named_parameters()) == [
+        "gain", "first.scale", "first.shift",
+        "blocks.0.scale", "blocks.0.shift", "blocks.1.scale", "blocks.1.shift"]
+    assert net.parameters()[0] is net.gain and net.parameters()[1] is net.first.scale
+
+
+def test_parameters_is_named_parameters_without_names():
+    net = Net()
+    assert all(p is q for p, (_, q) in zip(net.parameters(), net.named_parameters(), strict=True))
+
+
+def test_order_is_stable_across_calls_and_instances():
+    assert names(Net().named_parameters()) == names(Net().named_parameters())
+    net = Net()
+    assert [id(p) for p in net.parameters()] == [id(p) for p in net.parameters()]
+
+
+def test_only_leaf_tensors_that_require_grad_are_parameters():
+    layer = Affine()
+    layer.cache = layer.scale * 2.0              # computed: not a leaf
+    layer.frozen = Tensor([1.0], requires_grad=True)
+    layer.frozen.requires_grad = False           # frozen after creation
+    assert names(layer.named_parameters()) == ["scale", "shift"]
+
+
+def test_a_shared_tensor_is_one_parameter_under_its_first_name():
+    net = Net()
+    net.blocks[1].scale = net.blocks[0].scale
+    assert "blocks.1.scale" not in names(net.named_parameters())
+    assert len(net.parameters()) == 6
+    assert len({id(p) for p in net.parameters()}) == 6
+
+
+def test_a_shared_module_is_visited_once():
+    layer = Linear(3, 3, rng=0)
+    model = Sequential(layer, layer, Sequential(layer))
+    assert names(model.named_parameters()) == ["0.weight", "0.bias"]
+    assert len(model.modules()) == 3  # the model, layer, the inner Sequential
+    assert len(model.children()) == 2
+
+
+def test_named_children_lists_attributes_in_order_including_lists_and_tuples():
+    net = Net()
+    net.pair = (Affine(), "not a module", Affine())
+    assert names(net.named_children()) == ["first", "blocks.0", "blocks.1", "first_again", "pair.0", "pair.2"]
+    assert net.children() == [net.first, *net.blocks, net.pair[0], net.pair[2]]
+
+
+def test_named_modules_is_preorder_with_dotted_names():
+    net = Net()
+    net.first.inner = [Affine()]
+    assert names(net.named_modules()) == ["", "first", "first.inner.0", "blocks.0", "blocks.1"]
+    assert net.named_modules()[0][1] is net
+    assert "first.inner.0.scale" in names(net.named_parameters())
+
+
+def test_module_without_parameters():
+    assert Module().parameters() == [] and Module().named_modules()[0][0] == ""
+    assert Sequential().parameters() == []
+
+
+def test_call_runs_forward_and_a_module_without_forward_says_so():
+    assert np.allclose(Net()(Tensor([1.0, 2.0, 3.0])).data, [2.0, 4.0, 6.0])
+    with pytest.raises(NotImplementedError, match="forward"):
+        Module()(Tensor([1.0]))
+
+
+def test_subclass_that_forgets_super_init_still_works():
+    class Lazy(Module):
+        def __init__(self):
+            self.w = Tensor([1.0], requires_grad=True)
+
+    lazy = Lazy()
+    assert lazy.training is True and names(lazy.named_parameters()) == ["w"]
+    assert lazy.eval().training is False
+
+
+# ----- Module: modes, gradients, printing -------------------------------------------------
+
+def test_train_and_eval_reach_every_module_and_return_self():
+    net = Net()
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net
+    assert not any(m.training for m in net.modules())
+    assert net.blocks[1].training is False
+    assert net.train() is net and all(m.training for m in net.modules())
+    assert net.train(False) is net and not any(m.training for m in net.modules())
+
+
+def test_eval_on_a_sub_module_switches_only_its_sub_tree():
+    net = Net()
+    net.blocks[0].eval()
+    assert [m.training for m in net.modules()] == [True, True, False, True]
+
+
+@pytest.mark.parametrize("mode", ["eval", 0, 1, None])
+def test_train_mode_must_be_a_bool(mode):
+    with pytest.raises(TypeError, match="True or False"):
+        Net().train(mode)
+
+
+def test_zero_grad_sets_every_grad_to_none():
+    net = Net()
+    for p in net.parameters():
+        p.grad = Tensor(np.ones_like(p.data))
+    assert net.zero_grad() is None
+    assert all(p.grad is None for p in net.parameters())
+    assert net.first_again.scale.grad is None
+
+
+def test_repr_shows_the_tree_like_pytorch():
+    model = Sequential(Linear(4, 8, rng=0), Sequential(Dropout(0.25), Linear(8, 2, bias=False, rng=0)))
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=4, out_features=8, bias=True)\n"
+        "  (1): Sequential(\n"
+        "    (0): Dropout(p=0.25)\n"
+        "    (1): Linear(in_features=8, out_features=2, bias=False)\n"
+        "  )\n"
+        ")")
+    assert repr(Net()).splitlines()[:2] == ["Net(", "  (first): Affine(n=3)"]
+    assert repr(Module()) == "Module()"
+
+
+def test_repr_shows_plain_functions_by_name():
+    def relu(t):
+        return t * (t > 0)
+
+    assert repr(Sequential(relu)) == "Sequential(\n  (0): relu\n)"
+
+
+# ----- Linear: parameters and initialization ----------------------------------------------
+
+def test_linear_parameters():
+    layer = Linear(4, 3, rng=0)
+    assert (layer.in_features, layer.out_features) == (4, 3)
+    assert names(layer.named_parameters()) == ["weight", "bias"]
+    for p, shape in [(layer.weight, (4, 3)), (layer.bias, (3,))]:
+        assert p.shape == shape and p.dtype == np.float32
+        assert p.requires_grad is True and p.op is None and p.grad is None
+
+
+def test_linear_without_bias():
+    layer = Linear(4, 3, bias=False, rng=0)
+    assert layer.bias is None and names(layer.named_parameters()) == ["weight"]
+    np.testing.assert_array_equal(layer.weight.data, Linear(4, 3, rng=0).weight.data)
+
+
+def test_linear_init_recipe_weight_then_bias():
+    generator = np.random.default_rng(42)
+    bound = 1 / np.sqrt(6)
+    layer = Linear(6, 5, rng=42)
+    np.testing.assert_array_equal(layer.weight.data, generator.uniform(-bound, bound, (6, 5)).astype(np.float32))
+    np.testing.assert_array_equal(layer.bias.data, generator.uniform(-bound, bound, 5).astype(np.float32))
+
+
+@pytest.mark.parametrize("in_features", [1, 3, 100, 784])
+def test_linear_init_stays_within_one_over_sqrt_in_features(in_features):
+    layer = Linear(in_features, 200, rng=in_features)
+    bound = 1 / np.sqrt(in_features) * (1 + 1e-6)  # float32 rounding
+    for p in layer.parameters():
+        assert np.abs(p.data).max() <= bound
+
+
+def test_linear_init_is_uniform():
+    w = Linear(500, 400, rng=0).weight.data.astype(np.float64)
+    bound = 1 / np.sqrt(500)
+    assert abs(w.mean()) < 0.01 * bound
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    counts, _ = np.histogram(w, bins=10, range=(-bound, bound))
+    assert counts.min() > 0.95 * w.size / 10  # every tenth of the range equally full
+
+
+def test_linear_init_matches_pytorch_statistics():
+    torch = needs_torch()
+    torch.manual_seed(0)
+    reference = torch.nn.Linear(300, 200)
+    ours = Linear(300, 200, rng=0)
+    for mine, theirs in [(ours.weight, reference.weight), (ours.bias, reference.bias)]:
+        theirs = theirs.detach().numpy()
+        assert mine.shape == theirs.T.shape
+        assert np.abs(mine.data).max() <= 1 / np.sqrt(300) + 1e-7
+        assert np.abs(theirs).max() <= 1 / np.sqrt(300) + 1e-7
+    assert ours.weight.data.std() == pytest.approx(reference.weight.detach().numpy().std(), rel=0.02)
+
+
+def test_same_seed_same_layer_different_seed_different_layer():
+    np.testing.assert_array_equal(Linear(5, 4, rng=3).weight.data, Linear(5, 4, rng=3).weight.data)
+    np.testing.assert_array_equal(Linear(5, 4, rng=np.int64(3)).bias.data, Linear(5, 4, rng=3).bias.data)
+    assert not np.array_equal(Linear(5, 4, rng=3).weight.data, Linear(5, 4, rng=4).weight.data)
+
+
+def test_a_shared_generator_advances_and_the_sequence_is_reproducible():
+    def two_layers(seed):
+        g = np.random.default_rng(seed)
+        return Linear(5, 4, rng=g), Linear(5, 4, rng=g)
+
+    a1, a2 = two_layers(9)
+    b1, b2 = two_layers(9)
+    assert not np.array_equal(a1.weight.data, a2.weight.data)
+    np.testing.assert_array_equal(a2.weight.data, b2.weight.data)
+
+
+def test_manual_seed_controls_rng_none():
+    manual_seed(123)
+    a = Sequential(Linear(5, 4), Linear(4, 2))
+    manual_seed(123)
+    b = Sequential(Linear(5, 4), Linear(4, 2))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("rng", [1.5, "0", [0], True])
+def test_bad_rng_is_a_type_error(rng):
+    with pytest.raises(TypeError, match="rng"):
+        Linear(2, 2, rng=rng)
+
+
+@pytest.mark.parametrize("features", [(0, 3), (3, 0), (-1, 3), (2.5, 3), (True, 3), ("4", 3)])
+def test_bad_sizes_are_a_value_error(features):
+    with pytest.raises(ValueError, match="positive integer"):
+        Linear(*features)
+
+
+def test_float64_layer():
+    layer = Linear(3, 2, rng=0, dtype=np.float64)
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+    np.testing.assert_allclose(layer.weight.data, Linear(3, 2, rng=0).weight.data, atol=1e-7)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    y = layer(Tensor(x, dtype=np.float64))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, x @ layer.weight.data + layer.bias.data, rtol=1e-13)
+
+
+def test_integer_dtype_is_rejected():
+    with pytest.raises(TypeError, match="float"):
+        Linear(3, 2, dtype=np.int64)
+
+
+# ----- Linear: forward ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(5, 4), (4,), (1, 4), (2, 3, 4), (2, 1, 3, 4), (0, 4)])
+def test_linear_forward_matches_numpy(shape):
+    layer = Linear(4, 3, rng=0)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    y = layer(Tensor(x))
+    expected = x @ layer.weight.data + layer.bias.data
+    assert y.shape == expected.shape == shape[:-1] + (3,)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_forward_accepts_arrays_lists_and_integers():
+    layer = Linear(2, 3, rng=0)
+    expected = np.array([[1.0, 2.0]]) @ layer.weight.data + layer.bias.data
+    for x in (np.array([[1.0, 2.0]]), [[1.0, 2.0]], Tensor([[1, 2]])):
+        y = layer(x)
+        assert isinstance(y, Tensor) and y.dtype == np.float32
+        np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+
+
+def test_float64_input_to_float32_layer_follows_tensor_rules():
+    y = Linear(2, 2, rng=0)(Tensor([[1.0, 2.0]], dtype=np.float64))
+    assert y.dtype == np.float64  # numpy promotes, and wrap_result keeps explicit float64
+
+
+def test_linear_forward_is_built_from_tensor_operations():
+    layer = Linear(4, 3, rng=0)
+    x = Tensor(np.ones((2, 4)))
+    y = layer(x)
+    assert y.requires_grad and y.op == "add"
+    product, bias = y.inputs
+    assert bias is layer.bias and product.op == "matmul"
+    assert product.inputs[0] is x and product.inputs[1] is layer.weight
+    assert Linear(4, 3, bias=False, rng=0)(x).op == "matmul"
+
+
+def test_linear_without_bias_forward():
+    layer = Linear(4, 3, bias=False, rng=0)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(layer(Tensor(x)).data, x @ layer.weight.data, rtol=1e-5, atol=1e-6)
+
+
+def test_wrong_input_size_names_both_numbers_and_the_shape():
+    with pytest.raises(ValueError) as error:
+        Linear(7, 2, rng=0)(Tensor(np.ones((3, 9))))
+    message = str(error.value)
+    assert "7" in message and "9" in message and "(3, 9)" in message
+
+
+def test_zero_dimensional_input_is_a_value_error():
+    with pytest.raises(ValueError, match="0-d"):
+        Linear(1, 2, rng=0)(Tensor(1.0))
+
+
+def test_linear_matches_torch_functional_linear():
+    torch = needs_torch()
+    layer = Linear(6, 4, rng=0)
+    x = np.random.default_rng(2).standard_normal((3, 5, 6)).astype(np.float32)
+    # PyTorch stores the weight as (out_features, in_features): ours transposed.
+    expected = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(layer.weight.data.T.copy()),
+                                          torch.from_numpy(layer.bias.data))
+    np.testing.assert_allclose(layer(Tensor(x)).data, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_parameter_names_and_shapes_match_torch_sequential():
+    torch = needs_torch()
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    ours = Sequential(Linear(4, 8, rng=0), lambda t: t * (t > 0), Linear(8, 2, rng=1))
+    assert names(ours.named_parameters()) == [name for name, _ in theirs.named_parameters()]
+    for (_, mine), (_, reference) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        assert mine.shape == tuple(reference.T.shape if reference.ndim == 2 else reference.shape)
+
+
+def test_same_weights_same_outputs_as_torch_mlp():
+    torch = needs_torch()
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    ours = Sequential(Linear(4, 8, rng=0), Linear(8, 2, rng=0))
+    for mine, (_, reference) in zip(ours.parameters(), theirs.named_parameters(), strict=True):
+        mine.data[...] = reference.detach().numpy().T  # copy PyTorch's weights, transposed
+    x = np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32)
+    hidden = ours[0](Tensor(x))
+    ours_out = ours[1](Tensor(np.tanh(hidden.data)))
+    np.testing.assert_allclose(ours_out.data, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ----- Sequential ---------------------------------------------------------------------------
+
+def test_sequential_applies_layers_in_order():
+    first, second = Linear(4, 8, rng=0), Linear(8, 2, rng=1)
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 4)))
+    np.testing.assert_allclose(Sequential(first, second)(x).data, second(first(x)).data)
+    np.testing.assert_allclose(Sequential(first, lambda t: t * 2.0, second)(x).data, second(first(x) * 2.0).data)
+
+
+def test_sequential_is_a_sequence():
+    layers = [Linear(2, 2, rng=i) for i in range(4)]
+    model = Sequential(*layers)
+    assert len(model) == 4 and list(model) == layers
+    assert model[0] is layers[0] and model[-1] is layers[-1]
+    tail = model[1:3]
+    assert isinstance(tail, Sequential) and list(tail) == layers[1:3]
+    assert names(tail.named_parameters())[:2] == ["0.weight", "0.bias"]
+    assert tail[0].weight is layers[1].weight  # same objects, not copies
+
+
+def test_sequential_names_skip_functions_but_keep_positions():
+    model = Sequential(Linear(2, 3, rng=0), lambda t: t, Linear(3, 1, rng=0))
+    assert names(model.named_parameters()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert names(model.named_children()) == ["0", "2"]
+
+
+def test_nested_sequential_names_and_modes():
+    inner = Sequential(Linear(2, 3, rng=0), Dropout(0.5))
+    model = Sequential(inner, Linear(3, 1, rng=0))
+    assert names(model.named_parameters()) == ["0.0.weight", "0.0.bias", "1.weight", "1.bias"]
+    model.eval()
+    assert not inner[1].training and not inner.training
+    model.train()
+    assert inner[1].training
+
+
+def test_empty_sequential_is_the_identity():
+    x = Tensor([1.0])
+    assert Sequential()(x) is x and len(Sequential()) == 0
+
+
+@pytest.mark.parametrize("bad, position", [((Linear(2, 2, rng=0), 3), "1"), ((Linear,), "0"),
+                                           (([Linear(2, 2, rng=0)],), "0"), ((None,), "0")])
+def test_sequential_rejects_what_is_not_a_layer(bad, position):
+    with pytest.raises(TypeError, match=f"layer {position}"):
+        Sequential(*bad)
+
+
+# ----- Dropout ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_zeroes_a_fraction_p_and_scales_the_rest(p):
+    x = Tensor(np.ones((400, 500)))
+    y = Dropout(p, rng=0)(x)
+    zeroed = (y.data == 0).mean()
+    assert zeroed == pytest.approx(p, abs=0.005)
+    np.testing.assert_allclose(y.data[y.data != 0], 1 / (1 - p), rtol=1e-6)
+
+
+def test_dropout_preserves_the_expectation():
+    x = np.random.default_rng(0).uniform(1, 3, size=(1000, 400)).astype(np.float32)
+    y = Dropout(0.4, rng=1)(Tensor(x)).data
+    assert y.mean() == pytest.approx(x.mean(), rel=0.01)
+    assert y.mean(axis=0) == pytest.approx(x.mean(axis=0), rel=0.15)  # per column too
+
+
+def test_dropout_masks_elements_independently():
+    dropped = Dropout(0.5, rng=2)(Tensor(np.ones((300, 300)))).data == 0
+    for axis in (0, 1):
+        fractions = dropped.mean(axis=axis)
+        assert fractions.min() > 0.35 and fractions.max() < 0.65
+    assert abs(np.corrcoef(dropped[:, :-1].ravel(), dropped[:, 1:].ravel())[0, 1]) < 0.02
+
+
+def test_dropout_in_eval_mode_and_with_p_zero_is_the_identity():
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)))
+    drop = Dropout(0.5, rng=0)
+    assert drop.eval() is drop and drop(x) is x
+    assert Dropout(0.0, rng=0)(x) is x
+
+
+def test_dropout_is_a_multiply_by_a_mask_array():
+    x = Tensor(np.ones((3, 4)), requires_grad=True)
+    y = Dropout(0.5, rng=0)(x)
+    assert y.op == "multiply" and y.inputs[0] is x
+    mask = y.inputs[1]
+    assert isinstance(mask, np.ndarray) and mask.shape == (3, 4)
+    np.testing.assert_array_equal(y.data, mask)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_keeps_the_dtype(dtype):
+    y = Dropout(0.5, rng=0)(Tensor(np.ones((10, 10)), dtype=dtype))
+    assert y.dtype == dtype
+
+
+def test_dropout_seeds():
+    x = Tensor(np.ones((50, 50)))
+    np.testing.assert_array_equal(Dropout(0.5, rng=5)(x).data, Dropout(0.5, rng=5)(x).data)
+    drop = Dropout(0.5, rng=5)
+    first, second = drop(x).data, drop(x).data
+    assert not np.array_equal(first, second)
+    replay = Dropout(0.5, rng=5)
+    np.testing.assert_array_equal(replay(x).data, first)
+    np.testing.assert_array_equal(replay(x).data, second)
+
+
+def test_dropout_with_rng_none_follows_manual_seed_at_call_time():
+    x = Tensor(np.ones((50, 50)))
+    drop = Dropout(0.5)  # made before seeding: the mask is drawn when it is called
+    manual_seed(8)
+    a = drop(x).data
+    manual_seed(8)
+    b = drop(x).data
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, -0.1, float("nan"), "0.5", None, True])
+def test_dropout_probability_must_be_in_zero_one(p):
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        Dropout(p)
+
+
+def test_dropout_has_no_parameters_and_a_repr():
+    assert Dropout(0.3).parameters() == [] and repr(Dropout(0.3)) == "Dropout(p=0.3)"
+
+
+# ----- gradients (once Module 05 is exported) ------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(5, 4), (4,), (2, 5, 4)])
+def test_linear_parameters_receive_gradients(shape):
+    needs_autograd()
+    layer = Linear(4, 3, rng=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal(shape)
+    upstream = np.random.default_rng(1).standard_normal(shape[:-1] + (3,))
+    loss = (layer(Tensor(x, dtype=np.float64)) * Tensor(upstream, dtype=np.float64)).sum()
+    loss.backward()
+    rows, grads = x.reshape(-1, 4), upstream.reshape(-1, 3)  # every leading axis is a batch axis
+    np.testing.assert_allclose(layer.weight.grad.data, rows.T @ grads, rtol=1e-10)
+    np.testing.assert_allclose(layer.bias.grad.data, grads.sum(axis=0), rtol=1e-10)
+    assert layer.weight.grad.shape == layer.weight.shape and layer.bias.grad.shape == layer.bias.shape
+    layer.zero_grad()
+    assert layer.weight.grad is None and layer.bias.grad is None
+
+
+def test_zero_grad_stops_gradients_accumulating():
+    needs_autograd()
+    layer = Linear(2, 1, rng=0)
+    x = Tensor([[1.0, 2.0]])
+    layer(x).sum().backward()
+    once = layer.weight.grad.data.copy()
+    layer(x).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.data, 2 * once)  # backward accumulates
+    layer.zero_grad()
+    layer(x).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.data, once)
+
+
+def test_gradients_flow_through_sequential_and_dropout():
+    needs_autograd()
+    model = Sequential(Linear(3, 4, rng=0), Dropout(0.5, rng=0), Linear(4, 1, rng=1))
+    out = model(Tensor(np.ones((2, 3))))
+    dropped = out.inputs[0].inputs[0]        # (hidden * mask), from (dropped @ W2) + b2
+    mask = dropped.inputs[1]
+    out.sum().backward()
+    ones = np.ones((2, 1), dtype=np.float32)
+    np.testing.assert_allclose(model[2].weight.grad.data, dropped.data.T @ ones, rtol=1e-5)
+    np.testing.assert_allclose(model[0].bias.grad.data, ((ones @ model[2].weight.data.T) * mask).sum(axis=0),
+                               rtol=1e-5)
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
