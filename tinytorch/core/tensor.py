@@ -105,12 +105,15 @@ def wrap_result(out: Any, op: Optional[str], *inputs: Any, **saved: Any) -> "Ten
     if out.dtype == np.float64 and not any(_is_float64(x) for x in inputs):
         out = out.astype(np.float32)
     result = Tensor(out, dtype=out.dtype)
-    if (op is not None and AUTOGRAD.enabled and out.dtype.kind == "f"
-            and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)):
-        result.requires_grad = True
-        result.op = op
-        result.inputs = tuple(x if isinstance(x, Tensor) else _unwrap(x) for x in inputs)
-        result.saved = saved
+    if op is None or not AUTOGRAD.enabled or out.dtype.kind != "f":
+        return result
+    for x in inputs:  # a plain loop: this runs for every operation, so it is kept lean
+        if isinstance(x, Tensor) and x.requires_grad:
+            result.requires_grad = True
+            result.op = op
+            result.inputs = tuple(x if isinstance(x, Tensor) else _unwrap(x) for x in inputs)
+            result.saved = saved
+            break
     return result
 
 
@@ -143,20 +146,21 @@ def _elementwise(fn: Callable, a: Any, b: Any) -> "Tensor":
     Compute with their numpy values (`_unwrap`). If the shapes do not broadcast, raise a
     ValueError that names both shapes, for example "cannot broadcast shapes (2, 3) and (4,)".
 
-    Hints: `np.shape` works on numbers too (it gives `()`); `np.broadcast_shapes(s1, s2)`
-    raises a ValueError when the shapes are incompatible; finish with
-    `wrap_result(fn(x, y), fn.__name__, a, b)`, where x and y are the unwrapped values.
+    Hints: numpy raises a ValueError when the shapes do not broadcast, so compute inside
+    `try:` and raise your own message in `except ValueError:` (`np.shape` works on numbers
+    too: it gives `()`). Checking first with `np.broadcast_shapes` works as well, but costs
+    time on every operation, and most operations are fine. Finish with
+    `wrap_result(result, fn.__name__, a, b)`.
     """
     x, y = _unwrap(a), _unwrap(b)
-    shape_a, shape_b = np.shape(x), np.shape(y)
     try:
-        np.broadcast_shapes(shape_a, shape_b)
+        result = fn(x, y)
     except ValueError:
         raise ValueError(
-            f"cannot broadcast shapes {shape_a} and {shape_b}: compared from the right, each pair "
-            "of dimensions must be equal or one of them must be 1"
+            f"cannot broadcast shapes {np.shape(x)} and {np.shape(y)}: compared from the right, "
+            "each pair of dimensions must be equal or one of them must be 1"
         ) from None
-    return wrap_result(fn(x, y), fn.__name__, a, b)
+    return wrap_result(result, fn.__name__, a, b)
 
 
 class Tensor:
@@ -300,8 +304,9 @@ class Tensor:
                 f"matmul shape mismatch: {shape_a} @ {shape_b}: the inner dimensions {inner_a} "
                 f"and {inner_b} must be equal"
             )
-        try:
-            np.broadcast_shapes(shape_a[:-2], shape_b[:-2])
+        try:  # only batched operands (more than 2-D) have batch dimensions to check
+            if len(shape_a) > 2 or len(shape_b) > 2:
+                np.broadcast_shapes(shape_a[:-2], shape_b[:-2])
         except ValueError:
             raise ValueError(
                 f"matmul cannot broadcast the batch dimensions of {shape_a} and {shape_b}: "

@@ -1,0 +1,447 @@
+"""Specification of tinytorch.core.autograd (Module 05), tested on the exported package.
+
+One table of cases covers every differentiable operation of Modules 01, 02 and 04. Each case
+is checked against central finite differences in float64 and, where PyTorch is installed,
+against PyTorch's values and gradients. The engine's own promises follow: accumulation,
+repeated use, deep graphs, no_grad, detach, dtypes and errors.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.autograd import (BACKWARD_RULES, backward, backward_rule, grad_check, no_grad,
+                                     topological_order, unbroadcast)
+from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
+from tinytorch.core.tensor import AUTOGRAD, Tensor, wrap_result
+
+CONTRACT_OPS = ["add", "subtract", "multiply", "divide", "negative", "matmul", "reshape",
+                "transpose", "getitem", "sum", "mean", "max", "relu", "sigmoid", "tanh", "gelu",
+                "softmax", "mse_loss", "cross_entropy", "binary_cross_entropy"]
+
+
+# ----- the table of cases --------------------------------------------------------------------
+@dataclass
+class Case:
+    """`ours(*tensors)` in tinytorch and `theirs(*tensors)` in PyTorch compute the same thing.
+
+    `inputs(rng)` makes the float64 arrays of the inputs that get gradients; anything else
+    (labels, masks, numbers) is part of the two functions.
+    """
+    name: str
+    ours: Callable
+    theirs: Optional[Callable]
+    inputs: Callable[[np.random.Generator], list]
+
+
+def normal(*shapes):
+    return lambda rng: [rng.standard_normal(shape) for shape in shapes]
+
+
+def positive(*shapes):
+    """Away from 0: safe to divide by."""
+    return lambda rng: [rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape) for shape in shapes]
+
+
+def probabilities(*shapes):
+    return lambda rng: [rng.uniform(0.05, 0.95, shape) for shape in shapes]
+
+
+def torch_f():
+    import torch.nn.functional as F  # only called when torch is installed
+    return F
+
+
+LABELS = np.array([0, 3, 1, 3, 2])
+MASK = np.array([True, False, True])
+
+CASES = [
+    # element-wise arithmetic, with broadcasting and numbers on either side
+    Case("a + b", lambda a, b: a + b, lambda a, b: a + b, normal((3, 4), (3, 4))),
+    Case("(4, 3) + (3,)", lambda a, b: a + b, lambda a, b: a + b, normal((4, 3), (3,))),
+    Case("(4, 1) + (1, 3)", lambda a, b: a + b, lambda a, b: a + b, normal((4, 1), (1, 3))),
+    Case("() + (2, 3)", lambda a, b: a + b, lambda a, b: a + b, normal((), (2, 3))),
+    Case("x + 2", lambda x: x + 2, lambda x: x + 2, normal((3,))),
+    Case("2 + x", lambda x: 2 + x, lambda x: 2 + x, normal((3,))),
+    Case("(2, 3, 4) - (3, 1)", lambda a, b: a - b, lambda a, b: a - b, normal((2, 3, 4), (3, 1))),
+    Case("2 - x", lambda x: 2 - x, lambda x: 2 - x, normal((2, 3))),
+    Case("x - 0.5", lambda x: x - 0.5, lambda x: x - 0.5, normal((2, 3))),
+    Case("(2, 3) * (2, 1)", lambda a, b: a * b, lambda a, b: a * b, normal((2, 3), (2, 1))),
+    Case("3 * x", lambda x: 3 * x, lambda x: 3 * x, normal((4,))),
+    Case("x * x", lambda x: x * x, lambda x: x * x, normal((2, 3))),
+    Case("x * numpy array", lambda x: x * np.arange(3.0), lambda x: x * x.new_tensor(np.arange(3.0)), normal((2, 3))),
+    Case("(2, 3) / (3,)", lambda a, b: a / b, lambda a, b: a / b, positive((2, 3), (3,))),
+    Case("1 / x", lambda x: 1 / x, lambda x: 1 / x, positive((2, 3))),
+    Case("x / 4", lambda x: x / 4, lambda x: x / 4, normal((2, 3))),
+    Case("-x", lambda x: -x, lambda x: -x, normal((2, 3))),
+    Case("(a * b - a / b) * -a", lambda a, b: (a * b - a / b) * -a, lambda a, b: (a * b - a / b) * -a, positive((3,), (3,))),
+    # matrix products: 2-D, 1-D and batched operands
+    Case("(2, 3) @ (3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((2, 3), (3, 4))),
+    Case("(3,) @ (3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((3,), (3, 4))),
+    Case("(2, 3) @ (3,)", lambda a, b: a @ b, lambda a, b: a @ b, normal((2, 3), (3,))),
+    Case("(3,) @ (3,)", lambda a, b: a @ b, lambda a, b: a @ b, normal((3,), (3,))),
+    Case("(5, 2, 3) @ (3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((5, 2, 3), (3, 4))),
+    Case("(5, 2, 3) @ (5, 3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((5, 2, 3), (5, 3, 4))),
+    Case("(2, 1, 2, 3) @ (3, 3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((2, 1, 2, 3), (3, 3, 4))),
+    Case("(3,) @ (5, 3, 4)", lambda a, b: a @ b, lambda a, b: a @ b, normal((3,), (5, 3, 4))),
+    Case("(5, 2, 3) @ (3,)", lambda a, b: a @ b, lambda a, b: a @ b, normal((5, 2, 3), (3,))),
+    Case("x @ W + b", lambda x, w, b: x @ w + b, lambda x, w, b: x @ w + b, normal((4, 3), (3, 2), (2,))),
+    # shape operations and indexing
+    Case("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), normal((2, 3, 2))),
+    Case(".T", lambda x: x.T, lambda x: x.T, normal((2, 3))),
+    Case("transpose()", lambda x: x.transpose(), lambda x: x.permute(2, 1, 0), normal((2, 3, 4))),
+    Case("transpose(1, 0, 2)", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2), normal((2, 3, 4))),
+    Case("transpose(-1, 0, 1)", lambda x: x.transpose(-1, 0, 1), lambda x: x.permute(2, 0, 1), normal((2, 3, 4))),
+    Case("x[1]", lambda x: x[1], lambda x: x[1], normal((3, 4))),
+    Case("x[1, 2]", lambda x: x[1, 2], lambda x: x[1, 2], normal((3, 4))),
+    Case("x[1:, ::2]", lambda x: x[1:, ::2], lambda x: x[1:, ::2], normal((3, 4))),
+    Case("x[::-1]", lambda x: x[::-1], lambda x: x.flip(0), normal((3, 4))),
+    Case("x[..., None, 1]", lambda x: x[..., None, 1], lambda x: x[..., None, 1], normal((3, 4))),
+    Case("x[[0, 2, 0]]", lambda x: x[[0, 2, 0]], lambda x: x[[0, 2, 0]], normal((3, 4))),
+    Case("x[:, [1, 1, 3]]", lambda x: x[:, [1, 1, 3]], lambda x: x[:, [1, 1, 3]], normal((3, 4))),
+    Case("x[mask]", lambda x: x[MASK], lambda x: x[x.new_tensor(MASK).bool()], normal((3, 4))),
+    Case("x[Tensor([2, 2]), :2]", lambda x: x[Tensor([2, 2]), :2], lambda x: x[[2, 2], :2], normal((3, 4))),
+    # reductions
+    Case("sum()", lambda x: x.sum(), lambda x: x.sum(), normal((2, 3))),
+    Case("sum(axis=1)", lambda x: x.sum(axis=1), lambda x: x.sum(dim=1), normal((2, 3, 4))),
+    Case("sum(axis=-1, keepdims)", lambda x: x.sum(axis=-1, keepdims=True), lambda x: x.sum(dim=-1, keepdim=True), normal((2, 3, 4))),
+    Case("sum(axis=(0, 2))", lambda x: x.sum(axis=(0, 2)), lambda x: x.sum(dim=(0, 2)), normal((2, 3, 4))),
+    Case("mean()", lambda x: x.mean(), lambda x: x.mean(), normal((2, 3))),
+    Case("mean(axis=0)", lambda x: x.mean(axis=0), lambda x: x.mean(dim=0), normal((4, 3))),
+    Case("mean(axis=(0, -1), keepdims)", lambda x: x.mean(axis=(0, -1), keepdims=True), lambda x: x.mean(dim=(0, -1), keepdim=True), normal((2, 3, 4))),
+    Case("max()", lambda x: x.max(), lambda x: x.amax(), normal((2, 3))),
+    Case("max(axis=1)", lambda x: x.max(axis=1), lambda x: x.amax(dim=1), normal((2, 3, 4))),
+    Case("max(axis=(0, 2), keepdims)", lambda x: x.max(axis=(0, 2), keepdims=True), lambda x: x.amax(dim=(0, 2), keepdim=True), normal((2, 3, 4))),
+    # activations (Module 02)
+    Case("ReLU", ReLU(), lambda x: x.relu(), normal((3, 5))),
+    Case("Sigmoid", Sigmoid(), lambda x: x.sigmoid(), normal((3, 5))),
+    Case("Tanh", Tanh(), lambda x: x.tanh(), normal((3, 5))),
+    Case("GELU", GELU(), lambda x: torch_f().gelu(x, approximate="tanh"), lambda rng: [rng.standard_normal((3, 5)) * 3]),
+    Case("GELU, large |x|", GELU(), lambda x: torch_f().gelu(x, approximate="tanh"), lambda rng: [np.array([-40.0, -12.0, 11.0, 30.0])]),
+    Case("Softmax", Softmax(), lambda x: x.softmax(-1), normal((3, 5))),
+    Case("Softmax(dim=0)", Softmax(dim=0), lambda x: x.softmax(0), normal((3, 5))),
+    Case("Sigmoid(Tanh(x) @ W)", lambda x, w: Sigmoid()(Tanh()(x) @ w), lambda x, w: (x.tanh() @ w).sigmoid(), normal((4, 3), (3, 2))),
+    # losses (Module 04)
+    Case("MSELoss", MSELoss(), lambda p, t: torch_f().mse_loss(p, t), normal((4, 3), (4, 3))),
+    Case("CrossEntropyLoss", lambda z: CrossEntropyLoss()(z, Tensor(LABELS)),
+         lambda z: torch_f().cross_entropy(z, z.new_tensor(LABELS).long()), lambda rng: [rng.standard_normal((5, 4)) * 3]),
+    Case("CrossEntropyLoss, one sample", lambda z: CrossEntropyLoss()(z, Tensor(2)),
+         lambda z: torch_f().cross_entropy(z, z.new_tensor(2).long()), normal((4,))),
+    Case("BinaryCrossEntropyLoss", BinaryCrossEntropyLoss(), lambda p, t: torch_f().binary_cross_entropy(p, t),
+         probabilities((4, 3), (4, 3))),
+    Case("BinaryCrossEntropyLoss(Sigmoid(x))", lambda x: BinaryCrossEntropyLoss()(Sigmoid()(x), Tensor([[1.0], [0.0], [1.0]])),
+         lambda x: torch_f().binary_cross_entropy(x.sigmoid(), x.new_tensor([[1.0], [0.0], [1.0]])), normal((3, 1))),
+]
+
+
+def leaves(case: Case, seed: int = 0) -> list:
+    return [Tensor(a, dtype=np.float64, requires_grad=True) for a in case.inputs(np.random.default_rng(seed))]
+
+
+def finite_differences(f, arrays, k, upstream, eps=1e-6):
+    """d/d arrays[k] of sum(f(*arrays) * upstream), by central differences, in float64."""
+    probes = [a.copy() for a in arrays]
+    numeric = np.zeros_like(probes[k])
+    flat, out = probes[k].reshape(-1), numeric.reshape(-1)
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = np.sum(f(*[Tensor(p, dtype=np.float64) for p in probes]).data * upstream)
+        flat[i] = original - eps
+        minus = np.sum(f(*[Tensor(p, dtype=np.float64) for p in probes]).data * upstream)
+        flat[i] = original
+        out[i] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_gradients_match_finite_differences(case):
+    inputs = leaves(case)
+    out = case.ours(*inputs)
+    assert out.requires_grad, f"{case.name}: the result should record the graph"
+    upstream = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(upstream)
+    arrays = [x.data for x in inputs]
+    for k, x in enumerate(inputs):
+        assert x.grad is not None, f"{case.name}: input {k} got no gradient"
+        assert x.grad.shape == x.shape and x.grad.dtype == np.float64
+        expected = finite_differences(case.ours, arrays, k, upstream)
+        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{case.name}: gradient of input {k}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_values_and_gradients_match_pytorch(case):
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+    inputs = leaves(case)
+    theirs_inputs = [torch.tensor(x.data, dtype=torch.float64, requires_grad=True) for x in inputs]
+    out = case.ours(*inputs)
+    expected = case.theirs(*theirs_inputs)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6,
+                               err_msg=f"{case.name}: values")
+    upstream = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(upstream)
+    expected.backward(torch.tensor(upstream, dtype=torch.float64))
+    for k, (x, t) in enumerate(zip(inputs, theirs_inputs)):
+        np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-6,
+                                   err_msg=f"{case.name}: gradient of input {k}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_float32_stays_float32(case):
+    inputs = [Tensor(x.data, dtype=np.float32, requires_grad=True) for x in leaves(case)]
+    out = case.ours(*inputs)
+    out.backward(np.ones(out.shape))
+    for x in inputs:
+        assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
+
+
+def test_every_op_of_the_contract_has_a_rule():
+    missing = [op for op in CONTRACT_OPS if op not in BACKWARD_RULES]
+    assert not missing, f"no backward rule for {missing}"
+
+
+def test_max_shares_the_gradient_among_ties_like_torch_amax():
+    x = Tensor([[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]], dtype=np.float64, requires_grad=True)
+    x.max(axis=1).backward(np.array([1.0, 4.0]))
+    np.testing.assert_allclose(x.grad.data, [[0.5, 0.5, 0.0], [0.0, 2.0, 2.0]])
+    x.grad = None
+    x.max().backward()
+    np.testing.assert_allclose(x.grad.data, [[0, 0, 0], [0, 0.5, 0.5]])
+
+
+def test_binary_cross_entropy_at_zero_and_one_matches_pytorch():
+    p = Tensor([0.0, 1.0, 0.0, 1.0, 0.3], dtype=np.float64, requires_grad=True)
+    t = Tensor([0.0, 1.0, 1.0, 0.0, 1.0], dtype=np.float64)
+    loss = BinaryCrossEntropyLoss()(p, t)
+    loss.backward()
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(p.grad.data))
+    # PyTorch: grad = (p - t) / max(p (1 - p), 1e-12) / n
+    expected = (p.data - t.data) / np.maximum(p.data * (1 - p.data), 1e-12) / 5
+    np.testing.assert_allclose(p.grad.data, expected)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot_and_leaves_probs_alone():
+    z = Tensor([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]], dtype=np.float64, requires_grad=True)
+    loss = CrossEntropyLoss()(z, Tensor([0, 2]))
+    probs_before = loss.saved["probs"].copy()
+    loss.backward()
+    softmax = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(z.grad.data, (softmax - np.eye(3)[[0, 2]]) / 2)
+    np.testing.assert_array_equal(loss.saved["probs"], probs_before)
+
+
+# ----- unbroadcast ---------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 4), (4,), (1, 4), (3, 1), (2, 1, 4), (1, 1, 1), ()])
+def test_unbroadcast_sums_back_to_the_input_shape(shape):
+    grad = np.arange(24.0).reshape(2, 3, 4)
+    got = unbroadcast(grad, shape)
+    assert isinstance(got, np.ndarray) and got.shape == shape
+    # The defining property: <grad, broadcast(v)> == <unbroadcast(grad), v> for any v.
+    v = np.random.default_rng(0).standard_normal(shape)
+    np.testing.assert_allclose(np.sum(grad * np.broadcast_to(v, grad.shape)), np.sum(got * v))
+
+
+# ----- the engine ----------------------------------------------------------------------------
+def test_import_tinytorch_installs_the_engine():
+    assert AUTOGRAD.engine is backward
+    assert tinytorch.no_grad is no_grad
+
+
+def test_autograd_adds_nothing_to_the_tensor_class():
+    defined_elsewhere = [name for name, value in vars(Tensor).items()
+                         if callable(value) and getattr(value, "__module__", "tinytorch.core.tensor") != "tinytorch.core.tensor"]
+    assert not defined_elsewhere
+
+
+def test_repeated_use_adds_the_gradients():
+    x = Tensor(3.0, dtype=np.float64, requires_grad=True)
+    y = x * 2
+    (y * y + y * x).backward()  # 4x^2 + 2x^2 = 6x^2 -> 12x
+    assert x.grad.item() == pytest.approx(36.0)
+
+
+def test_gradients_accumulate_over_backward_calls_until_set_to_none():
+    w = Tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    (w * w).sum().backward()
+    first = w.grad
+    (w * 3).sum().backward()
+    np.testing.assert_allclose(w.grad.data, [5.0, 7.0])
+    np.testing.assert_allclose(first.data, [2.0, 4.0])  # the earlier .grad is not changed in place
+    loss = (w * w).sum()
+    w.grad = None
+    loss.backward()
+    loss.backward()  # the graph is kept: a second call adds the same gradient again
+    np.testing.assert_allclose(w.grad.data, [4.0, 8.0])
+
+
+def test_only_leaves_keep_grad():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    y = (h * h).sum()
+    y.backward()
+    assert h.grad is None and y.grad is None and x.grad is not None
+
+
+def test_data_and_constants_get_no_gradient():
+    data = Tensor([[1.0, 2.0]])
+    w = Tensor([[1.0], [1.0]], requires_grad=True)
+    (data @ w * 2).sum().backward()
+    assert data.grad is None
+    np.testing.assert_allclose(w.grad.data, [[2.0], [4.0]])
+
+
+def test_grad_does_not_share_memory_with_the_gradient_passed_in():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    given = np.ones(2, dtype=np.float32)
+    (x + 0.0).backward(given)
+    given[0] = 50.0
+    np.testing.assert_allclose(x.grad.data, [1.0, 1.0])
+
+
+def test_a_chain_of_100000_operations():
+    x = Tensor([1.0], dtype=np.float64, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    assert sys.getrecursionlimit() < 100_000
+    y.backward(np.ones(1))
+    np.testing.assert_allclose(x.grad.data, [1.00001 ** 100_000])
+    assert len(topological_order(y)) == 100_001
+
+
+def test_topological_order_puts_inputs_first_and_each_tensor_once():
+    x = Tensor([1.0], requires_grad=True)
+    c = Tensor([2.0])
+    h = x * c
+    z = (h + x) * h
+    order = topological_order(z)
+    assert len(order) == len({id(t) for t in order}) == 4 and order[-1] is z and order[0] is x
+    position = {id(t): i for i, t in enumerate(order)}
+    for t in order:
+        for inp in t.inputs:
+            if isinstance(inp, Tensor) and inp.requires_grad:
+                assert position[id(inp)] < position[id(t)]
+    assert id(c) not in position
+
+
+def test_gradient_may_be_a_tensor_array_or_number():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).backward(Tensor([1.0, 0.5]))
+    (x * 2).backward([1.0, 0.5])
+    np.testing.assert_allclose(x.grad.data, [4.0, 2.0])
+    s = Tensor(2.0, requires_grad=True)
+    (s * s).backward(3.0)
+    assert s.grad.item() == 12.0
+
+
+def test_backward_on_a_leaf():
+    x = Tensor(5.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+# ----- no_grad and detach --------------------------------------------------------------------
+def test_no_grad_records_nothing_and_restores():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        y = x * 2
+        with no_grad():
+            pass
+        assert AUTOGRAD.enabled is False
+    assert AUTOGRAD.enabled is True
+    assert not y.requires_grad and y.op is None and y.inputs == ()
+
+
+def test_no_grad_restores_after_an_error_and_keeps_a_previous_false():
+    with pytest.raises(KeyError):
+        with no_grad():
+            raise KeyError("inside")
+    assert AUTOGRAD.enabled is True
+    AUTOGRAD.enabled = False
+    try:
+        with no_grad():
+            pass
+        assert AUTOGRAD.enabled is False
+    finally:
+        AUTOGRAD.enabled = True
+
+
+def test_no_grad_as_a_decorator():
+    @no_grad()
+    def evaluate(t):
+        return t * 3
+
+    x = Tensor([1.0], requires_grad=True)
+    assert not evaluate(x).requires_grad
+    assert (x * 3).requires_grad
+
+
+def test_detach_cuts_the_graph():
+    x = Tensor([3.0], dtype=np.float64, requires_grad=True)
+    (x.detach() * x).backward(np.ones(1))  # only the second factor is differentiated
+    np.testing.assert_allclose(x.grad.data, [3.0])
+
+
+# ----- errors --------------------------------------------------------------------------------
+def test_backward_without_gradient_needs_one_element():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\(2,\)"):
+        (x * 2).backward()
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="requires_grad"):
+        Tensor([1.0]).backward()
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        y = x * 2
+    with pytest.raises(RuntimeError, match="no_grad"):
+        y.backward()
+
+
+def test_gradient_of_the_wrong_shape():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
+        (x * 2).backward(np.ones(2))
+
+
+def test_an_operation_without_a_rule():
+    x = Tensor([1.0], requires_grad=True)
+    y = wrap_result(x.data * 2, "frobnicate", x)
+    with pytest.raises(RuntimeError, match="frobnicate"):
+        y.backward(np.ones(1))
+
+
+def test_a_new_rule_plugs_in_with_the_decorator(monkeypatch):
+    monkeypatch.setitem(BACKWARD_RULES, "square", None)  # restored after the test
+    backward_rule("square")(lambda grad, out: (2 * grad * out.inputs[0].data,))
+    x = Tensor([3.0], dtype=np.float64, requires_grad=True)
+    grad_check(lambda t: wrap_result(t.data ** 2, "square", t), x)
+    x.grad = None  # grad_check leaves the gradient it checked
+    wrap_result(x.data ** 2, "square", x).backward(np.ones(1))
+    assert x.grad.item() == 6.0
+
+
+def test_grad_check_catches_a_wrong_rule(monkeypatch):
+    monkeypatch.setitem(BACKWARD_RULES, "square", lambda grad, out: (grad * out.inputs[0].data,))
+    x = Tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    with pytest.raises(AssertionError, match="gradient of input 0"):
+        grad_check(lambda t: wrap_result(t.data ** 2, "square", t), x, what="square")
+    with pytest.raises(TypeError, match="float64"):
+        grad_check(lambda t: t * 2, Tensor([1.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("loss_fn", [MSELoss(), BinaryCrossEntropyLoss()], ids=["MSELoss", "BinaryCrossEntropyLoss"])
+def test_integer_targets_keep_float32_gradients(loss_fn):
+    p = Tensor([[0.3], [0.6]], requires_grad=True)
+    hidden = p * 1.0  # an intermediate node: its gradient must already be float32
+    loss = loss_fn(hidden, Tensor([[1], [0]]))
+    grads = BACKWARD_RULES[loss.op](np.ones((), dtype=np.float32), loss)
+    assert grads[0].dtype == np.float32
