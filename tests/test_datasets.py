@@ -1,0 +1,292 @@
+"""The bundled tiny datasets, their README, and the one locator that finds them from anywhere.
+
+Files are found relative to this test file (or through the locator), never the working
+directory, so the suite runs from any folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.data.loader import DATASETS_ENV, find_datasets, load_tiny, render_ascii
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "datasets" / "tiny"
+README = TINY / "README.md"
+TINY_FILES = sorted(TINY.glob("*.npz"))
+MAX_BYTES = 100_000  # "at most 100 KB", the rule in datasets/tiny/README.md
+
+# SHA-256 of images.tobytes() + labels.tobytes() of digits_8x8.npz. It changes only if the
+# data change; if that is ever intended, update it with the digest create_digits_8x8.py prints.
+DIGITS_SHA256 = "8b3b6ae90863430bdef06a3f7d1ec2f6a905a53d3375655b18cf63780ad98772"
+
+# The usage example of the user's spec (spec/tiny-datasets.md), which README.md shows as written.
+SPEC_USAGE = '''\
+import numpy as np
+from tinytorch import Tensor
+from tinytorch.data.loader import TensorDataset, DataLoader
+
+# Load the dataset
+data = np.load('datasets/tiny/digits_8x8.npz')
+images = Tensor(data['images'])
+labels = Tensor(data['labels'])
+
+# Create dataset and loader
+dataset = TensorDataset(images, labels)
+loader = DataLoader(dataset, batch_size=32, shuffle=True)
+
+# Iterate through batches
+for batch_images, batch_labels in loader:
+    print(f"Batch: {batch_images.shape}, Labels: {batch_labels.shape}")
+'''
+USAGE_OUTPUT = ["Batch: (32, 8, 8), Labels: (32,)"] * 56 + ["Batch: (5, 8, 8), Labels: (5,)"]
+
+
+@pytest.fixture(autouse=True)
+def no_override(monkeypatch):
+    """Every test starts without the environment override (a developer may have it set)."""
+    monkeypatch.delenv(DATASETS_ENV, raising=False)
+
+
+def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != DATASETS_ENV}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def load_script():
+    """datasets/tiny/create_digits_8x8.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("create_digits_8x8", TINY / "create_digits_8x8.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----- the rules every tiny dataset follows ------------------------------------------------
+
+def test_the_digits_ship():
+    assert TINY / "digits_8x8.npz" in TINY_FILES
+
+
+@pytest.mark.parametrize("path", TINY_FILES, ids=[p.name for p in TINY_FILES])
+def test_every_tiny_dataset_follows_the_rules(path):
+    assert path.stat().st_size <= MAX_BYTES, f"{path.name}: {path.stat().st_size} bytes, over 100 KB"
+    assert zipfile.is_zipfile(path), f"{path.name} is not an .npz (zip) archive"
+    with np.load(path, allow_pickle=False) as archive:  # no object arrays: never runs code
+        assert {"images", "labels"} <= set(archive.files), archive.files
+        images, labels = archive["images"], archive["labels"]
+    assert images.dtype == np.float32 and images.ndim in (3, 4), (images.dtype, images.shape)
+    assert images.min() >= 0.0 and images.max() <= 1.0, (images.min(), images.max())
+    assert labels.dtype == np.int64 and labels.shape == (len(images),), (labels.dtype, labels.shape)
+    assert (path.parent / f"create_{path.stem}.py").is_file(), f"no create_{path.stem}.py beside it"
+    assert f"`{path.name}`" in README.read_text(encoding="utf-8"), f"README.md does not describe {path.name}"
+    loaded = load_tiny(path.stem)  # the course's loader accepts it
+    assert np.array_equal(loaded[0], images) and np.array_equal(loaded[1], labels)
+
+
+def test_digits_have_the_documented_shapes_dtypes_and_values():
+    images, labels = load_tiny("digits_8x8")
+    assert images.shape == (1797, 8, 8) and images.dtype == np.float32
+    assert labels.shape == (1797,) and labels.dtype == np.int64
+    assert set(np.unique(labels)) == set(range(10))
+    # raw counts 0..16 divided by 16: every value is a multiple of 1/16, 0 and 1 included
+    assert np.array_equal(images * 16, np.round(images * 16))
+    assert images.min() == 0.0 and images.max() == 1.0
+
+
+def test_digits_equal_a_fresh_extraction_and_the_recorded_digest():
+    pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
+    script = load_script()
+    fresh_images, fresh_labels = script.extract()
+    images, labels = load_tiny("digits_8x8")
+    np.testing.assert_array_equal(images, fresh_images)
+    np.testing.assert_array_equal(labels, fresh_labels)
+    assert fresh_images.dtype == images.dtype and fresh_labels.dtype == labels.dtype
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+    assert digest == DIGITS_SHA256 == script.array_digest(images, labels)
+
+
+def test_script_writes_identical_bytes_whatever_the_clock(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
+    script = load_script()
+    outputs = []
+    for clock in (1_000_000_000.0, 1_700_000_000.0):  # 2001 and 2023: zip entries record a time
+        monkeypatch.setattr(time, "time", lambda clock=clock: clock)
+        out = tmp_path / f"digits_{int(clock)}.npz"
+        assert script.main([str(out)]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    with np.load(tmp_path / "digits_1000000000.npz", allow_pickle=False) as archive:
+        np.testing.assert_array_equal(archive["images"], load_tiny("digits_8x8")[0])
+
+
+def test_script_never_leaves_a_half_written_file(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
+    script = load_script()
+
+    def interrupted(source, target):
+        raise KeyboardInterrupt  # the moment before the rename
+
+    monkeypatch.setattr(script.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        script.main([str(tmp_path / "digits_8x8.npz")])
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----- the locator ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("folder", [".", "modules", "modules/08_dataloader", "milestones", "datasets/tiny"])
+def test_locator_finds_the_repository_datasets_from_its_folders(folder, monkeypatch):
+    monkeypatch.chdir(ROOT / folder)
+    assert find_datasets() == ROOT / "datasets"
+    assert load_tiny("digits_8x8")[0].shape == (1797, 8, 8)
+
+
+def test_locator_walks_up_from_an_nbgrader_autograded_folder(tmp_path, monkeypatch):
+    course = tmp_path.resolve() / "course"
+    submission = course / "autograded" / "alice" / "08_dataloader"
+    submission.mkdir(parents=True)
+    (course / "datasets").symlink_to(ROOT / "datasets", target_is_directory=True)
+    monkeypatch.chdir(submission)
+    assert find_datasets() == course / "datasets"
+    assert load_tiny("digits_8x8")[1].shape == (1797,)
+
+
+def test_locator_falls_back_to_the_installed_package(tmp_path, monkeypatch):
+    # nbgrader's course copy in the test suite holds modules/ only, no datasets/.
+    submission = tmp_path / "course" / "autograded" / "alice" / "08_dataloader"
+    submission.mkdir(parents=True)
+    monkeypatch.chdir(submission)
+    beside_package = Path(tinytorch.__file__).resolve().parent.parent / "datasets"
+    assert find_datasets() == beside_package
+    assert load_tiny("digits_8x8")[0].dtype == np.float32
+
+
+def test_environment_variable_overrides_the_search(tmp_path, monkeypatch):
+    (tmp_path / "tiny").mkdir()
+    images = np.full((3, 2, 2), 0.5, dtype=np.float32)
+    np.savez_compressed(tmp_path / "tiny" / "digits_8x8.npz", images=images, labels=np.arange(3))
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path))
+    monkeypatch.chdir(ROOT)  # the override wins even inside the repository
+    assert find_datasets() == tmp_path.resolve()
+    assert load_tiny("digits_8x8")[0].shape == (3, 2, 2)
+
+
+def test_environment_variable_naming_no_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=DATASETS_ENV) as error:
+        find_datasets()
+    assert "nowhere" in str(error.value)
+
+
+def fake_datasets(tmp_path, monkeypatch) -> Path:
+    """An empty datasets/tiny/ folder that the locator will use."""
+    (tmp_path / "tiny").mkdir()
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path))
+    return tmp_path.resolve() / "tiny" / "digits_8x8.npz"
+
+
+def test_missing_file_names_the_path_and_how_to_regenerate(tmp_path, monkeypatch):
+    path = fake_datasets(tmp_path, monkeypatch)
+    with pytest.raises(FileNotFoundError) as error:
+        load_tiny("digits_8x8")
+    assert str(path) in str(error.value)
+    assert "python datasets/tiny/create_digits_8x8.py" in str(error.value)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def corrupt_versions():
+    good = (TINY / "digits_8x8.npz").read_bytes()
+    return {
+        "truncated": lambda path: path.write_bytes(good[: len(good) // 2]),
+        "empty": lambda path: path.write_bytes(b""),
+        "garbage": lambda path: path.write_bytes(b"not a numpy file at all\n" * 10),
+        "flipped bytes": lambda path: path.write_bytes(good[:200] + bytes(255 - b for b in good[200:400]) + good[400:]),
+        "a bare .npy": lambda path: path.write_bytes(npy_bytes(np.zeros(3, dtype=np.float32))),
+        "pickled objects": lambda path: np.savez(path, images=np.array([{"a": 1}], dtype=object), labels=np.arange(1)),
+        "wrong keys": lambda path: np.savez(path, x=np.zeros((2, 8, 8), dtype=np.float32), y=np.arange(2)),
+        "uint8 images": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.uint8), labels=np.arange(2)),
+        "values above 1": lambda path: np.savez(path, images=np.full((2, 8, 8), 16, dtype=np.float32), labels=np.arange(2)),
+        "int32 labels": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.arange(2, dtype=np.int32)),
+        "unequal lengths": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.arange(3)),
+    }
+
+
+@pytest.mark.parametrize("damage", list(corrupt_versions()))
+def test_damaged_file_names_the_path_and_how_to_regenerate(damage, tmp_path, monkeypatch):
+    path = fake_datasets(tmp_path, monkeypatch)
+    corrupt_versions()[damage](path)
+    with pytest.raises(ValueError) as error:
+        load_tiny("digits_8x8")
+    assert str(path) in str(error.value)
+    assert "python datasets/tiny/create_digits_8x8.py" in str(error.value)
+
+
+# ----- README.md -----------------------------------------------------------------------------
+
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def test_readme_tells_everything_the_issue_asks_for():
+    text = README.read_text(encoding="utf-8")
+    for fact in ["digits_8x8.npz", "create_digits_8x8.py", "(1797, 8, 8)", "(1797,)", "float32",
+                 "int64", "[0, 1]", "68,552 bytes", "Alpaydin", "Kaynak", "UCI", "scikit-learn",
+                 "## License", "## Why tiny datasets", "MNIST", "CIFAR-10", "Milestone 03",
+                 "Milestone 04", "Module 08", "## Adding a tiny dataset", "100 KB",
+                 "allow_pickle=False", DATASETS_ENV, DIGITS_SHA256]:
+        assert fact in text, f"README.md should mention {fact!r}"
+    assert f"{(TINY / 'digits_8x8.npz').stat().st_size:,} bytes" in text, "the size in README.md is out of date"
+
+
+def test_readme_usage_is_the_spec_example_verbatim():
+    assert readme_blocks("python")[0] == SPEC_USAGE
+
+
+def test_spec_usage_runs_with_python_c_from_the_repository_root():
+    done = run_python(SPEC_USAGE, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == USAGE_OUTPUT
+
+
+@pytest.mark.parametrize("number", range(len(readme_blocks("python"))))
+def test_every_readme_python_block_runs_from_the_repository_root(number):
+    done = run_python(readme_blocks("python")[number], cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
+def test_readme_sample_is_what_the_renderer_prints():
+    code = next(block for block in readme_blocks("python") if "render_ascii" in block)
+    shown = readme_blocks("text")[0]
+    printed = run_python(code, cwd=ROOT)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == shown
+    # and the same in-process, from the samples the README names
+    images, labels = load_tiny("digits_8x8")
+    picks = [5, 3, 8, 0]
+    assert render_ascii(images[picks], [f'Digit "{d}":' for d in labels[picks]]) + "\n" == shown
+
+
+def test_notebook_runs_the_same_usage_example():
+    notebook = json.loads((ROOT / "modules" / "08_dataloader" / "08_dataloader.ipynb").read_text())
+    sources = ["".join(cell["source"]) for cell in notebook["cells"]]
+    assert any(f"USAGE = '''\n{SPEC_USAGE}'''" in source for source in sources)

@@ -1,0 +1,338 @@
+"""Specification of tinytorch.data.loader (Module 08), tested on the exported package.
+
+Datasets, the DataLoader's epochs and batches, both ways of fetching a batch, transforms and
+the ASCII renderer. PyTorch's DataLoader is the reference for batch counts and sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinytorch import Tensor
+from tinytorch.data.loader import (Compose, DataLoader, Dataset, Normalize, RandomCrop,
+                                   RandomHorizontalFlip, TensorDataset, default_collate,
+                                   load_tiny, render_ascii)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = load_tiny("digits_8x8")
+    return images, labels
+
+
+@pytest.fixture
+def dataset(digits):
+    return TensorDataset(Tensor(digits[0]), Tensor(digits[1]))
+
+
+def with_ids(digits) -> TensorDataset:
+    """The digits plus a third tensor holding each sample's index, to trace where it came from."""
+    images, labels = digits
+    return TensorDataset(Tensor(images), Tensor(labels), Tensor(np.arange(len(labels))))
+
+
+def epoch_ids(loader, digits) -> np.ndarray:
+    """The sample ids of one epoch in the order served, checking images and labels on the way."""
+    images, labels = digits
+    ids = []
+    for x, y, i in loader:
+        np.testing.assert_array_equal(x.data, images[i.data])
+        np.testing.assert_array_equal(y.data, labels[i.data])
+        ids.append(i.data)
+    return np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+
+
+class Counting(TensorDataset):
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.batch_calls = self.sample_calls = 0
+
+    def __getitem__(self, index):
+        self.sample_calls += 1
+        return super().__getitem__(index)
+
+    def get_batch(self, indices):
+        self.batch_calls += 1
+        return super().get_batch(indices)
+
+
+# ----- datasets ----------------------------------------------------------------------------
+
+def test_dataset_is_abstract():
+    with pytest.raises(TypeError):
+        Dataset()
+
+
+def test_tensor_dataset_samples_and_batches(dataset, digits):
+    images, labels = digits
+    assert len(dataset) == 1797
+    image, label = dataset[-1]
+    assert (image.shape, image.dtype, label.shape, label.dtype) == ((8, 8), np.float32, (), np.int64)
+    np.testing.assert_array_equal(image.data, images[-1])
+    batch = dataset.get_batch(np.array([7, 7, 0]))
+    np.testing.assert_array_equal(batch[0].data, images[[7, 7, 0]])
+    np.testing.assert_array_equal(batch[1].data, labels[[7, 7, 0]])
+    assert not np.shares_memory(batch[0].data, dataset.tensors[0].data)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.bool_])
+def test_every_dtype_is_kept(dtype):
+    ds = TensorDataset(Tensor(np.ones((5, 2)), dtype=dtype), Tensor(np.arange(5)))
+    assert ds[0][0].dtype == dtype and ds.get_batch([0, 1])[0].dtype == dtype
+    assert next(iter(DataLoader(ds, batch_size=2)))[0].dtype == dtype
+    assert next(iter(DataLoader(ds, batch_size=2, collate_fn=default_collate)))[0].dtype == dtype
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((), ValueError, ["at least one"]),
+    ((np.zeros(3), ), TypeError, ["numpy.ndarray", "Tensor("]),
+    (([1, 2, 3], ), TypeError, ["list"]),
+    ((Tensor(1.0), ), ValueError, ["0-d"]),
+    ((Tensor(np.zeros((4, 2))), Tensor(np.zeros(3))), ValueError, ["[4, 3]"]),
+])
+def test_tensor_dataset_rejects_bad_input(args, error, words):
+    with pytest.raises(error) as raised:
+        TensorDataset(*args)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+@pytest.mark.parametrize("index, error", [(1797, IndexError), (-1798, IndexError), (1.0, TypeError),
+                                          (slice(0, 2), TypeError)])
+def test_bad_sample_index(dataset, index, error):
+    with pytest.raises(error, match=str(index) if error is IndexError else None):
+        dataset[index]
+
+
+@pytest.mark.parametrize("indices, error", [(np.array([0, 1797]), IndexError), (np.array([0.0]), TypeError),
+                                            (np.zeros((2, 2), dtype=int), TypeError)])
+def test_bad_batch_indices(dataset, indices, error):
+    with pytest.raises(error):
+        dataset.get_batch(indices)
+
+
+def test_default_collate_stacks_position_by_position():
+    batch = default_collate([(Tensor([1.0, 2.0]), 3), (Tensor([4.0, 5.0]), 6)])
+    assert batch[0].shape == (2, 2) and batch[0].dtype == np.float32
+    assert batch[1].data.tolist() == [3, 6] and batch[1].dtype == np.int64
+    assert default_collate([np.zeros(3), np.ones(3)]).shape == (2, 3)
+
+
+# ----- the DataLoader --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 1797])
+@pytest.mark.parametrize("batch_size", [1, 7, 32, 5000])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batch_count_and_sizes(n, batch_size, drop_last):
+    ds = TensorDataset(Tensor(np.arange(n, dtype=np.float32)))
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=drop_last, seed=0)
+    sizes = [len(batch[0]) for batch in loader]
+    full, rest = divmod(n, batch_size)
+    expected = [batch_size] * full + ([] if drop_last or rest == 0 else [rest])
+    assert sizes == expected and len(loader) == len(expected)
+
+
+def test_digits_epoch_at_batch_32(dataset):
+    loader = DataLoader(dataset, batch_size=32, shuffle=True, seed=0)
+    shapes = [(x.shape, y.shape, x.dtype, y.dtype) for x, y in loader]
+    assert len(loader) == len(shapes) == 57
+    assert shapes[:56] == [((32, 8, 8), (32,), np.float32, np.int64)] * 56
+    assert shapes[56] == ((5, 8, 8), (5,), np.float32, np.int64)
+    assert len(DataLoader(dataset, batch_size=32, drop_last=True)) == 56
+
+
+def test_epochs_visit_every_sample_once_in_a_fresh_order(digits):
+    loader = DataLoader(with_ids(digits), batch_size=32, shuffle=True, seed=0)
+    epochs = [epoch_ids(loader, digits) for _ in range(3)]
+    for order in epochs:
+        np.testing.assert_array_equal(np.sort(order), np.arange(1797))
+    assert not np.array_equal(epochs[0], np.arange(1797))
+    assert len({order.tobytes() for order in epochs}) == 3
+
+
+def test_same_seed_same_sequence_of_epochs(digits):
+    def two_epochs(**randomness):
+        loader = DataLoader(with_ids(digits), batch_size=50, shuffle=True, **randomness)
+        return [epoch_ids(loader, digits) for _ in range(2)]
+
+    a, b = two_epochs(seed=3), two_epochs(seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, two_epochs(generator=np.random.default_rng(3))))
+    assert not np.array_equal(a[0], two_epochs(seed=4)[0])
+    assert not np.array_equal(two_epochs()[0], two_epochs()[0])  # unseeded: a different run
+
+
+def test_without_shuffle_the_order_is_the_dataset_order(digits):
+    loader = DataLoader(with_ids(digits), batch_size=100)
+    for _ in range(2):
+        np.testing.assert_array_equal(epoch_ids(loader, digits), np.arange(1797))
+
+
+def test_batched_fetch_asks_the_dataset_once_per_batch(digits):
+    counting = Counting(Tensor(digits[0]), Tensor(digits[1]))
+    for _ in DataLoader(counting, batch_size=32, shuffle=True, seed=0):
+        pass
+    assert (counting.batch_calls, counting.sample_calls) == (57, 0)
+
+
+def test_collate_fn_means_per_sample_fetch_with_the_same_batches(digits):
+    counting = Counting(Tensor(digits[0]), Tensor(digits[1]))
+    seen = []
+
+    def collate(samples):
+        seen.append(len(samples))
+        return default_collate(samples)
+
+    per_sample = list(DataLoader(counting, batch_size=400, shuffle=True, seed=1, collate_fn=collate))
+    batched = list(DataLoader(counting, batch_size=400, shuffle=True, seed=1))
+    assert seen == [400, 400, 400, 400, 197]
+    assert counting.sample_calls == 1797 and counting.batch_calls == 5
+    for p, b in zip(per_sample, batched):
+        np.testing.assert_array_equal(p[0].data, b[0].data)
+        np.testing.assert_array_equal(p[1].data, b[1].data)
+
+
+def test_any_sequence_is_a_dataset():
+    class Pairs(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, index):
+            return np.full(2, index, dtype=np.float32), index
+
+    x, y = list(DataLoader(Pairs(), batch_size=3))[1]
+    assert x.data.tolist() == [[3.0, 3.0], [4.0, 4.0]] and y.data.tolist() == [3, 4]
+    assert list(DataLoader([Tensor([1.0]), Tensor([2.0])], batch_size=2))[0].shape == (2, 1)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"batch_size": 0}, ValueError), ({"batch_size": -3}, ValueError),
+    ({"batch_size": 2.5}, TypeError), ({"batch_size": "32"}, TypeError),
+    ({"batch_size": True}, TypeError), ({"batch_size": None}, TypeError),
+    ({"seed": 0, "generator": np.random.default_rng(0)}, ValueError),
+    ({"seed": "0"}, TypeError), ({"generator": 0}, TypeError),
+    ({"collate_fn": 1}, TypeError), ({"transform": "flip"}, TypeError),
+])
+def test_loader_rejects_bad_arguments(dataset, kwargs, error):
+    with pytest.raises(error):
+        DataLoader(dataset, **kwargs)
+
+
+def test_loader_rejects_empty_and_non_datasets():
+    empty = TensorDataset(Tensor(np.zeros((0, 3))))
+    with pytest.raises(ValueError, match="empty"):
+        DataLoader(empty, batch_size=4)
+    with pytest.raises(TypeError):
+        DataLoader(42)
+
+
+def test_matches_pytorch_batch_counts_and_contents(digits):
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+    from torch.utils.data import DataLoader as TorchLoader, TensorDataset as TorchDataset
+
+    images, labels = digits
+    ours_ds = TensorDataset(Tensor(images), Tensor(labels))
+    theirs_ds = TorchDataset(torch.from_numpy(images), torch.from_numpy(labels))
+    for batch_size in (1, 32, 100, 1797, 4000):
+        for drop_last in (False, True):
+            ours = list(DataLoader(ours_ds, batch_size=batch_size, drop_last=drop_last))
+            theirs = list(TorchLoader(theirs_ds, batch_size=batch_size, drop_last=drop_last))
+            assert len(DataLoader(ours_ds, batch_size, drop_last=drop_last)) == len(
+                TorchLoader(theirs_ds, batch_size=batch_size, drop_last=drop_last))
+            assert len(ours) == len(theirs)
+            for (x, y), (tx, ty) in zip(ours, theirs):
+                np.testing.assert_array_equal(x.data, tx.numpy())
+                np.testing.assert_array_equal(y.data, ty.numpy())
+                assert str(x.dtype) == str(tx.dtype).removeprefix("torch.")
+                assert str(y.dtype) == str(ty.dtype).removeprefix("torch.")
+
+
+# ----- transforms ------------------------------------------------------------------------------
+
+@pytest.fixture
+def chw():
+    return Tensor(np.random.default_rng(0).random((16, 3, 6, 7)).astype(np.float32))
+
+
+def test_flip_reverses_the_width_per_sample(digits, chw):
+    x = Tensor(digits[0][:100])
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(x).data, digits[0][:100, :, ::-1])
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(chw).data, chw.data[..., ::-1])
+    out = RandomHorizontalFlip()(chw, np.random.default_rng(1)).data
+    flipped = (out == chw.data[..., ::-1]).all(axis=(2, 3))
+    kept = (out == chw.data).all(axis=(2, 3))
+    assert (flipped.all(axis=1) | kept.all(axis=1)).all() and 0 < flipped.all(axis=1).sum() < 16
+
+
+def test_flip_matches_torch_flip(chw):
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(chw).data,
+                                  torch.flip(torch.from_numpy(chw.data), dims=[-1]).numpy())
+
+
+def test_crop_cuts_windows_of_the_padded_images(digits, chw):
+    x = Tensor(digits[0][:200])
+    out = RandomCrop(8, padding=3)(x, np.random.default_rng(0)).data
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(digits[0][:200], ((0, 0), (3, 3), (3, 3))),
+                                                       (8, 8), axis=(1, 2))
+    found = (windows == out[:, None, None]).all(axis=(-2, -1))
+    assert found.any(axis=(1, 2)).all()
+    assert len({tuple(np.argwhere(f)[0]) for f in found}) > 20  # many different positions
+    assert RandomCrop((2, 5), padding=1)(chw).shape == (16, 3, 2, 5)
+    with pytest.raises(ValueError):
+        RandomCrop(9)(x)
+
+
+def test_normalize_and_compose(chw):
+    mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.5]
+    expected = (chw.data - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1))
+    np.testing.assert_allclose(Normalize(mean, std)(chw).data, expected, rtol=1e-6, atol=1e-6)
+    both = Compose([RandomHorizontalFlip(1.0), Normalize(0.5, 0.5)])(chw)
+    np.testing.assert_allclose(both.data, (chw.data[..., ::-1] - 0.5) / 0.5, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError):
+        Normalize(0.5, 0.0)
+    with pytest.raises(ValueError):
+        Normalize(mean, std)(Tensor(np.zeros((2, 4, 4))))
+
+
+@pytest.mark.parametrize("transform", [RandomHorizontalFlip(), RandomCrop(4), Normalize(0.0, 1.0)])
+def test_transforms_check_their_input(transform):
+    with pytest.raises(TypeError):
+        transform(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError):
+        transform(Tensor(np.zeros((8, 8))))
+
+
+def test_transforms_never_change_their_input(chw):
+    before = chw.data.copy()
+    Compose([RandomCrop(6, padding=2), RandomHorizontalFlip(), Normalize(1.0, 2.0)])(chw)
+    np.testing.assert_array_equal(chw.data, before)
+
+
+def test_loader_transform_uses_the_loader_generator(dataset):
+    augment = Compose([RandomCrop(8, padding=1), RandomHorizontalFlip()])
+
+    def epoch(seed):
+        return [x.data for x, _ in DataLoader(dataset, 128, shuffle=True, seed=seed, transform=augment)]
+
+    assert all(np.array_equal(a, b) for a, b in zip(epoch(0), epoch(0)))
+    assert not all(np.array_equal(a, b) for a, b in zip(epoch(0), epoch(1)))
+    plain = [y.data for _, y in DataLoader(dataset, 128, shuffle=True, seed=0)]
+    augmented = [y.data for _, y in DataLoader(dataset, 128, shuffle=True, seed=0, transform=augment)]
+    assert all(np.array_equal(a, b) for a, b in zip(plain, augmented))
+
+
+# ----- the ASCII renderer ----------------------------------------------------------------------
+
+def test_render_ascii_shades_and_layout():
+    image = np.array([[0.0, 0.3], [0.6, 1.0]])
+    assert render_ascii(image) == "░░▒▒\n▓▓██"
+    text = render_ascii(np.stack([image, 1 - image]), titles=["a", "longer title"])
+    lines = text.splitlines()
+    assert lines[0] == "a" + " " * 14 + "longer title"  # columns as wide as the widest title, gap 3
+    assert lines[1] == "░░▒▒" + " " * 11 + "██▓▓"
+    assert all(line == line.rstrip() for line in lines)
+    with pytest.raises(ValueError):
+        render_ascii(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError):
+        render_ascii(np.zeros((2, 2, 2)), titles=["only one"])
