@@ -13,12 +13,13 @@ from digits import batches, load_digits_flat
 
 NAME = "MLP epoch: digits 64-128-64-10, batch 32, SGD"
 TARGET = 0.5  # tinytorch's time <= 0.5x PyTorch's (issue 3)
+RESULT = "loss of the last batch"
 SIZES = (64, 128, 64, 10)
 LR = 0.1
 BATCH = 32
 
 
-def numpy_epoch():
+def numpy_version():
     x, y = load_digits_flat()
     rng = np.random.default_rng(0)
     params = []
@@ -57,7 +58,7 @@ def numpy_epoch():
     return epoch
 
 
-def tinytorch_epoch():
+def tinytorch_version():
     from tinytorch import Tensor
     from tinytorch.core.activations import ReLU
     from tinytorch.core.layers import Linear, Sequential
@@ -83,7 +84,7 @@ def tinytorch_epoch():
     return epoch
 
 
-def torch_epoch(torch):
+def torch_version(torch):
     x, y = load_digits_flat()
     torch.manual_seed(0)
     layers = []

@@ -18,14 +18,15 @@ import sys
 
 from timing import load_torch, median_seconds
 
-ROWS = ["mlp_epoch"]
+ROWS = ["mlp_epoch", "dataloader_epoch"]
 
 
 def measure(row, repeats: int, torch) -> dict:
-    """Median seconds for each implementation of one row module, and its final loss/result."""
+    """Median seconds for each implementation of one row, and what its last run returned
+    (a loss, a count: a check that every implementation did the same work)."""
     results = {}
-    builders = {"numpy": getattr(row, "numpy_epoch", None), "tinytorch": row.tinytorch_epoch,
-                "torch": (lambda: row.torch_epoch(torch)) if torch else None}
+    builders = {"numpy": getattr(row, "numpy_version", None), "tinytorch": row.tinytorch_version,
+                "torch": (lambda: row.torch_version(torch)) if torch else None}
     for name, build in builders.items():
         if build is None:
             continue
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row.NAME:<48} {fmt(time.get('numpy')):>12} {fmt(time['tinytorch']):>12} "
               f"{fmt(time.get('torch')):>12} {'' if ratio is None else f'{ratio:6.2f}x':>7}  "
               f"<= {row.TARGET}x {verdict}")
-        losses = ", ".join(f"{k} {v[1]:.4f}" for k, v in results.items())
-        print(f"{'':<48} final loss after the timed epochs: {losses}")
+        outcome = ", ".join(f"{k} {v[1]:.4g}" for k, v in results.items())
+        print(f"{'':<48} {row.RESULT}: {outcome}")
     return 1 if missed else 0
 
 
