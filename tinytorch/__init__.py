@@ -3,5 +3,12 @@
 # behaves the same whatever a program imports first.
 
 from .core.tensor import as_array, Autograd, AUTOGRAD, wrap_result, Tensor, matmul_loops
+from .core.activations import Activation, ReLU, Sigmoid, Tanh, GELU, Softmax
+from .core.layers import Module, manual_seed, Linear, Sequential, Dropout
+from .core.losses import Loss, MSELoss, logsumexp, CrossEntropyLoss, BinaryCrossEntropyLoss
+from .core.autograd import unbroadcast, BackwardRule, BACKWARD_RULES, backward_rule, topological_order, backward, no_grad, grad_check
+from .core.optimizers import Optimizer, SGD, Adam, AdamW
+from .core.training import accuracy, clip_grad_norm, LRScheduler, StepLR, CosineAnnealingLR, ProgressBar, ArrayBatches, batch_iterator, Trainer
+from .data import loader as _data_loader
 
-__all__ = ['AUTOGRAD', 'Autograd', 'Tensor', 'as_array', 'matmul_loops', 'wrap_result']
+__all__ = ['AUTOGRAD', 'Activation', 'Adam', 'AdamW', 'ArrayBatches', 'Autograd', 'BACKWARD_RULES', 'BackwardRule', 'BinaryCrossEntropyLoss', 'CosineAnnealingLR', 'CrossEntropyLoss', 'Dropout', 'GELU', 'LRScheduler', 'Linear', 'Loss', 'MSELoss', 'Module', 'Optimizer', 'ProgressBar', 'ReLU', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'StepLR', 'Tanh', 'Tensor', 'Trainer', 'accuracy', 'as_array', 'backward', 'backward_rule', 'batch_iterator', 'clip_grad_norm', 'grad_check', 'logsumexp', 'manual_seed', 'matmul_loops', 'no_grad', 'topological_order', 'unbroadcast', 'wrap_result']
