@@ -7,6 +7,12 @@ import shutil
 import sys
 from pathlib import Path
 
+# One BLAS thread per process: the suite runs several processes (pytest workers, notebook
+# kernels) on few cores, and threads fighting over them made small matmuls 30-100x slower.
+# Set before numpy is imported here; kernels started by the tests inherit it.
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
 import pytest
 
 from notebooks import NOTEBOOKS, ROOT, assignment

@@ -29,6 +29,7 @@ class Course:
     def __init__(self, root: Path):
         self.root = root
         self.api = NbGraderAPI(config=course_config(root))
+        self.cache: dict = {}  # results that several tests read, computed once
 
     def generate(self, assignment_id: str) -> None:
         result = self.api.generate_assignment(assignment_id)
