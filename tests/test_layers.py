@@ -565,3 +565,83 @@ def test_gradients_flow_through_sequential_and_dropout():
                                rtol=1e-5)
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
+
+
+# ----- layers against central finite differences (float64) and PyTorch ------------------------
+def mlp64(rng=0):
+    from tinytorch.core.activations import Tanh
+
+    return Sequential(Linear(4, 5, rng=rng, dtype=np.float64), Tanh(),
+                      Linear(5, 3, rng=rng + 1, dtype=np.float64))
+
+
+def as_function(model):
+    """f(x, *params) = model(x) computed with the given tensors in place of its parameters, so
+    grad_check can perturb copies of the parameters as well as the input."""
+    params = model.parameters()
+
+    def f(x, *values):
+        saved = [p.data for p in params]
+        try:
+            for p, value in zip(params, values):
+                p.data = value.data
+            return model(x)
+        finally:
+            for p, data in zip(params, saved):
+                p.data = data
+
+    return f, params
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(2, 4), (4,), (2, 3, 4)])
+def test_linear_gradients_match_finite_differences(shape, bias):
+    needs_autograd()
+    from tinytorch.core.autograd import grad_check
+
+    f, params = as_function(Linear(4, 3, bias=bias, rng=0, dtype=np.float64))
+    x = Tensor(np.random.default_rng(1).standard_normal(shape), dtype=np.float64, requires_grad=True)
+    grad_check(f, x, *params, what=f"Linear(4, 3, bias={bias}) on {shape}")
+
+
+def test_mlp_gradients_match_finite_differences():
+    needs_autograd()
+    from tinytorch.core.autograd import grad_check
+
+    f, params = as_function(mlp64())
+    x = Tensor(np.random.default_rng(2).standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
+    grad_check(f, x, *params, what="Linear-Tanh-Linear")
+
+
+def test_dropout_gradient_is_its_mask_scaled():
+    needs_autograd()
+    from tinytorch.core.autograd import grad_check
+
+    x = Tensor(np.random.default_rng(4).standard_normal((4, 6)), dtype=np.float64, requires_grad=True)
+    # A fresh layer with the same seed draws the same mask, so this is a fixed function of x.
+    grad_check(lambda t: Dropout(0.25, rng=3)(t), x, what="Dropout(0.25) with a fixed mask")
+    x.grad = None
+    out = Dropout(0.25, rng=3)(x)
+    out.backward(np.ones(out.shape))
+    kept = out.data != 0
+    assert 0 < kept.mean() < 1
+    np.testing.assert_allclose(x.grad.data, kept / 0.75)
+
+
+def test_mlp_values_and_gradients_match_torch():
+    needs_autograd()
+    torch = needs_torch()
+    model = mlp64()
+    x = np.random.default_rng(5).standard_normal((3, 4))
+    reference = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3)).double()
+    with torch.no_grad():  # same numbers; PyTorch stores each weight transposed
+        for ours, theirs in zip(model.parameters(), reference.parameters()):
+            theirs.copy_(torch.from_numpy(ours.data.T.copy() if ours.ndim == 2 else ours.data))
+    out = model(Tensor(x, dtype=np.float64))
+    (out * out).sum().backward()
+    expected = reference(torch.from_numpy(x))
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), atol=1e-6)
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        grad = theirs.grad.numpy()
+        np.testing.assert_allclose(ours.grad.data, grad.T if ours.ndim == 2 else grad, atol=1e-6)
