@@ -18,7 +18,7 @@ import sys
 
 from timing import load_torch, median_seconds
 
-ROWS = ["mlp_epoch", "dataloader_epoch"]
+ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d"]
 
 
 def measure(row, repeats: int, torch) -> dict:

@@ -1,0 +1,141 @@
+"""The milestones train real models with the exported package and reach their targets.
+
+Each milestone runs as a student runs it, `python milestones/NN_name.py --out FOLDER`, in a
+subprocess; the test reads the accuracy from its last line,
+`test accuracy: 98.6% (359/364) on the held-out digits`, and checks the figures it saved.
+MNIST and CIFAR-10 are never downloaded here: those runs must stop quickly with a message
+that says how to get the data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from notebooks import ROOT
+
+MILESTONES = ROOT / "milestones"
+ACCURACY_LINE = re.compile(r"^test accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (.+)$", re.MULTILINE)
+
+
+def run_milestone(script: str, out, *args: str, env: dict | None = None, timeout: float = 180):
+    """Run milestones/<script> with --out `out`; return the finished process (text output)."""
+    return subprocess.run([sys.executable, str(MILESTONES / script), "--out", str(out), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def accuracies(stdout: str) -> list[tuple[float, int, int, str]]:
+    """(accuracy, correct, total, what) for every accuracy line, in order."""
+    return [(int(c) / int(t), int(c), int(t), what) for _, c, t, what in ACCURACY_LINE.findall(stdout)]
+
+
+def finished(process) -> tuple[float, int, int, str]:
+    """Check that a milestone ran to its end; return its final accuracy line, parsed."""
+    assert process.returncode == 0, (f"the milestone failed:\n{process.stdout[-3000:]}\n"
+                                     f"{process.stderr[-3000:]}")
+    last = process.stdout.strip().splitlines()[-1]
+    found = accuracies(last)
+    assert found, f"the last line should be `test accuracy: ...% (correct/total) on ...`, got {last!r}"
+    accuracy, correct, total, what = found[0]
+    shown = float(ACCURACY_LINE.search(last).group(1))
+    assert abs(shown - 100 * accuracy) <= 0.05 + 1e-9, f"{last!r}: the percentage does not match the counts"
+    assert "epoch 1/" in process.stdout, "the progress lines of the Trainer are missing"
+    return found[0]
+
+
+def assert_figures(out, *names: str) -> None:
+    for name in names:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 5000, f"the figure {path} was not saved"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG image"
+
+
+# ----- the synthetic data -------------------------------------------------------------------
+
+def test_perceptron_separates_the_points_and_gives_the_same_result_every_run(tmp_path):
+    first = run_milestone("01_perceptron.py", tmp_path)
+    accuracy, correct, total, what = finished(first)
+    assert accuracy >= 0.95, f"the perceptron reached {accuracy:.1%} ({correct}/{total}), target >= 95%"
+    assert total >= 100 and what == "the held-out points"
+    assert_figures(tmp_path, "01_perceptron_curves.png", "01_perceptron_predictions.png")
+
+    def results(stdout):  # everything but the timings
+        return [line for line in stdout.splitlines() if line.startswith(("learned", "test accuracy"))]
+
+    again = run_milestone("01_perceptron.py", tmp_path / "again")
+    assert results(again.stdout) == results(first.stdout), "the same seed should give the same run"
+
+
+def test_xor_needs_a_hidden_layer(tmp_path):
+    process = run_milestone("02_xor.py", tmp_path)
+    two_layers = finished(process)
+    lines = accuracies(process.stdout)
+    assert [what for *_, what in lines] == ["the held-out XOR points, one layer",
+                                            "the held-out XOR points, two layers"], lines
+    one_layer = lines[0]
+    assert one_layer[0] < 1.0, f"a single layer cannot solve XOR, yet it reached {one_layer[0]:.1%}"
+    assert two_layers[0] == 1.0, f"two layers should reach 100% on XOR, got {two_layers[0]:.1%}"
+    assert_figures(tmp_path, "02_xor_curves.png", "02_xor_predictions.png")
+
+
+# ----- the bundled digits ---------------------------------------------------------------------
+
+def test_digits_split_is_fixed_stratified_and_disjoint(monkeypatch):
+    monkeypatch.syspath_prepend(str(MILESTONES))
+    from common import digits_split
+
+    data, again = digits_split(), digits_split()
+    train, val, test = data["y_train"], data["y_val"], data["y_test"]
+    assert len(train) + len(val) + len(test) == 1797
+    assert len(test) >= 0.2 * 1797, f"the test set holds {len(test)} images, fewer than 20% of 1797"
+    counts = np.bincount(test, minlength=10) / np.bincount(np.concatenate([train, val, test]))
+    assert np.all(np.abs(counts - 0.2) < 0.02), f"the test set is not stratified: {counts}"
+    assert all(np.array_equal(data[k], again[k]) for k in data), "the split changed between calls"
+    # No image appears in two parts (the digits hold no exact duplicates across classes).
+    rows = {split: {x.tobytes() for x in data[f"x_{split}"]} for split in ("train", "val", "test")}
+    assert not rows["test"] & (rows["train"] | rows["val"]), "a test image is also a training image"
+
+
+@pytest.mark.parametrize("script, target", [("03_mlp.py", 0.97), ("04_cnn.py", 0.98)],
+                         ids=["mlp", "cnn"])
+def test_digits_milestone_reaches_its_target_on_the_held_out_digits(script, target, tmp_path):
+    process = run_milestone(script, tmp_path)
+    accuracy, correct, total, what = finished(process)
+    assert what == "the held-out digits"
+    assert total >= 0.2 * 1797, f"only {total} test images: the held-out set must be >= 20% of 1797"
+    assert accuracy >= target, (f"{script} reached {accuracy:.1%} ({correct}/{total}) on the held-out "
+                                f"digits, target >= {target:.0%}")
+    name = script.removesuffix(".py")
+    assert_figures(tmp_path, f"{name}_digits_curves.png", f"{name}_digits_predictions.png")
+
+
+# ----- MNIST and CIFAR-10, absent ---------------------------------------------------------------
+
+OFFLINE = {name: "http://127.0.0.1:1" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+
+
+@pytest.mark.parametrize("script, dataset, folder", [("03_mlp.py", "mnist", "mnist"),
+                                                     ("04_cnn.py", "cifar10", "cifar10")])
+@pytest.mark.parametrize("how", ["offline", "no-download"])
+def test_downloaded_dataset_missing_stops_with_a_clear_message(script, dataset, folder, how, tmp_path):
+    datasets = tmp_path / "datasets"
+    datasets.mkdir()
+    env = {"TINYTORCH_DATASETS": str(datasets), "no_proxy": "", "NO_PROXY": ""}
+    args = ["--dataset", dataset]
+    if how == "offline":  # every connection goes to a closed port on this machine
+        env.update(OFFLINE)
+    else:
+        args.append("--no-download")
+    process = run_milestone(script, tmp_path / "figures", *args, env=env, timeout=60)
+    assert process.returncode == 1, (process.returncode, process.stdout[-2000:], process.stderr[-2000:])
+    assert "Traceback" not in process.stderr, process.stderr
+    assert "is not available" in process.stderr and "so this milestone cannot run" in process.stderr
+    assert str(datasets / folder) in process.stderr, (f"the message should say where to put the "
+                                                      f"files:\n{process.stderr}")
+    assert "test accuracy" not in process.stdout

@@ -1,0 +1,375 @@
+"""Specification of tinytorch.core.spatial (Module 09), tested on the exported package.
+
+Plain numpy loops are the reference for values; central finite differences (grad_check, in
+float64) and, when it is installed, PyTorch are the references for gradients.
+"""
+import numpy as np
+import pytest
+
+import tinytorch
+from tinytorch.core.autograd import grad_check, no_grad
+from tinytorch.core.layers import Linear, Module, Sequential, manual_seed
+from tinytorch.core.spatial import (AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, col2im,
+                                    conv2d, conv_output_size, im2col, max_pool2d)
+from tinytorch.core.tensor import Tensor
+
+
+def needs_torch():
+    return pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+
+
+def f64(array, requires_grad=True):
+    return Tensor(array, dtype=np.float64, requires_grad=requires_grad)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def conv_loops(x, weight, bias, stride, padding):
+    """The definition, one output number at a time."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    n, _, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((n, o, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1))
+    for b in range(n):
+        for k in range(o):
+            for y in range(out.shape[2]):
+                for z in range(out.shape[3]):
+                    patch = padded[b, :, y * sh:y * sh + kh, z * sw:z * sw + kw]
+                    out[b, k, y, z] = np.sum(patch * weight[k]) + (0.0 if bias is None else bias[k])
+    return out
+
+
+def pool_loops(x, kernel, stride, reduce):
+    (kh, kw), (sh, sw) = pair(kernel), pair(stride)
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, (h - kh) // sh + 1, (w - kw) // sw + 1))
+    for y in range(out.shape[2]):
+        for z in range(out.shape[3]):
+            out[:, :, y, z] = reduce(x[:, :, y * sh:y * sh + kh, z * sw:z * sw + kw], axis=(2, 3))
+    return out
+
+
+# (x shape, weight shape, stride, padding, bias): square and not, strided, padded, no bias, 1x1,
+# a kernel as large as the padded image, a stride that skips the last rows.
+CONV_CASES = [
+    ((2, 3, 6, 6), (4, 3, 3, 3), 1, 0, True),
+    ((2, 3, 6, 6), (4, 3, 3, 3), 1, 1, True),
+    ((2, 2, 7, 5), (3, 2, 3, 3), 2, 1, False),
+    ((1, 2, 7, 5), (3, 2, 2, 3), (2, 1), (1, 0), True),
+    ((3, 4, 5, 5), (2, 4, 1, 1), 1, 0, True),
+    ((1, 1, 4, 4), (2, 1, 6, 6), 1, 1, False),
+    ((2, 2, 8, 7), (2, 2, 3, 3), 3, 2, True),
+]
+CONV_IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-{'bias' if c[4] else 'nobias'}" for c in CONV_CASES]
+
+
+def conv_inputs(case, seed=0):
+    x_shape, w_shape, _, _, with_bias = case
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    return x, w, rng.standard_normal(w_shape[0]) if with_bias else None
+
+
+def test_public_names_are_lifted_to_the_package():
+    assert tinytorch.Conv2d is Conv2d and tinytorch.MaxPool2d is MaxPool2d
+    assert tinytorch.AvgPool2d is AvgPool2d and tinytorch.Flatten is Flatten and tinytorch.conv2d is conv2d
+
+
+@pytest.mark.parametrize("size, kernel, stride, padding, expected", [
+    ((8, 8), (3, 3), (1, 1), (0, 0), (6, 6)), ((8, 8), (3, 3), (1, 1), (1, 1), (8, 8)),
+    ((32, 32), (3, 3), (2, 2), (1, 1), (16, 16)), ((7, 5), (2, 3), (2, 1), (0, 1), (3, 5)),
+    ((4, 4), (6, 6), (1, 1), (1, 1), (1, 1))])
+def test_output_size_is_the_floor_formula(size, kernel, stride, padding, expected):
+    assert conv_output_size(size, kernel, stride, padding) == expected
+
+
+# ----- im2col and col2im -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 0), (3, 1, 1), ((2, 3), (2, 1), (1, 0)), (1, 2, 0)])
+def test_im2col_columns_are_the_patches_in_c_i_j_order(kernel, stride, padding):
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 6)).astype(np.float32)
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    expected = np.stack([padded[n, :, y:y + kh, z:z + kw].ravel() for n in range(2)
+                         for y in range(0, padded.shape[2] - kh + 1, sh)
+                         for z in range(0, padded.shape[3] - kw + 1, sw)], axis=1)
+    cols = im2col(x, kernel, stride, padding)
+    assert cols.dtype == np.float32 and np.array_equal(cols, expected)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, 1), ((2, 3), (2, 1), (1, 0)), (2, 3, 2)])
+def test_col2im_is_the_adjoint_of_im2col(kernel, stride, padding):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 7, 6))
+    c = rng.standard_normal(im2col(x, kernel, stride, padding).shape)
+    back = col2im(c, x.shape, kernel, stride, padding)
+    assert back.shape == x.shape
+    assert np.isclose(np.sum(im2col(x, kernel, stride, padding) * c), np.sum(x * back))
+
+
+# ----- conv2d: values and gradients ----------------------------------------------------------
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv2d_equals_the_loops(case):
+    x, w, b = conv_inputs(case)
+    stride, padding = case[2], case[3]
+    out = conv2d(f64(x, False), f64(w, False), None if b is None else f64(b, False), stride, padding)
+    assert out.dtype == np.float64 and out.data.flags.c_contiguous
+    np.testing.assert_allclose(out.data, conv_loops(x, w, b, stride, padding), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CONV_CASES[1:4] + CONV_CASES[5:], ids=CONV_IDS[1:4] + CONV_IDS[5:])
+def test_conv2d_gradients_match_finite_differences(case):
+    x, w, b = conv_inputs(case, seed=3)
+    stride, padding = case[2], case[3]
+    inputs = [f64(x), f64(w)] + ([] if b is None else [f64(b)])
+    grad_check(lambda x, w, b=None: conv2d(x, w, b, stride, padding), *inputs, what=f"conv2d {case}")
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv2d_values_and_gradients_match_torch(case):
+    torch = needs_torch()
+    x, w, b = conv_inputs(case, seed=4)
+    stride, padding = case[2], case[3]
+    ours = [f64(x), f64(w)] + ([] if b is None else [f64(b)])
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w) + (() if b is None else (b,))]
+    out = conv2d(ours[0], ours[1], ours[2] if b is not None else None, stride, padding)
+    expected = torch.nn.functional.conv2d(theirs[0], theirs[1], theirs[2] if b is not None else None,
+                                          stride=stride, padding=padding)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6)
+    upstream = np.random.default_rng(5).standard_normal(out.shape)
+    out.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_conv2d_in_float32_gives_float32_results_and_gradients():
+    rng = np.random.default_rng(6)
+    x = Tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+    conv = Conv2d(3, 4, 3, padding=1, rng=0)
+    out = conv(x)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert {x.grad.dtype, conv.weight.grad.dtype, conv.bias.grad.dtype} == {np.dtype(np.float32)}
+    np.testing.assert_allclose(out.data, conv_loops(x.data, conv.weight.data, conv.bias.data, 1, 1), atol=1e-5)
+
+
+def test_data_that_needs_no_gradient_gets_none():
+    x = Tensor(np.random.default_rng(7).standard_normal((2, 3, 6, 6)))
+    conv = Conv2d(3, 4, 3, rng=0)
+    conv(x).sum().backward()
+    assert x.grad is None and conv.weight.grad.shape == (4, 3, 3, 3)
+
+
+def test_no_grad_records_nothing():
+    conv = Conv2d(3, 4, 3, rng=0)
+    with no_grad():
+        out = conv(Tensor(np.ones((1, 3, 5, 5))))
+    assert not out.requires_grad and out.op is None and out.saved == {}
+
+
+# ----- the layers ----------------------------------------------------------------------------
+
+def test_conv2d_layer_has_pytorch_shapes_and_initialization():
+    conv = Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2), rng=0)
+    assert isinstance(conv, Module)
+    assert conv.weight.shape == (8, 3, 3, 5) and conv.bias.shape == (8,)
+    assert [n for n, _ in conv.named_parameters()] == ["weight", "bias"]
+    bound = 1 / np.sqrt(3 * 3 * 5)
+    values = np.concatenate([conv.weight.data.ravel(), conv.bias.data])
+    assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
+    assert conv(Tensor(np.zeros((2, 3, 9, 9)))).shape == (2, 8, 5, 5)
+    assert repr(conv) == "Conv2d(3, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 2))"
+    no_bias = Conv2d(3, 8, 3, bias=False, rng=0)
+    assert no_bias.bias is None and no_bias.parameters() == [no_bias.weight]
+    assert "bias=False" in repr(no_bias)
+    assert Conv2d(3, 8, 3, dtype=np.float64, rng=0).weight.dtype == np.float64
+
+
+def test_conv2d_layer_is_seedable_like_linear():
+    assert np.array_equal(Conv2d(2, 4, 3, rng=0).weight.data, Conv2d(2, 4, 3, rng=0).weight.data)
+    assert not np.array_equal(Conv2d(2, 4, 3, rng=0).weight.data, Conv2d(2, 4, 3, rng=1).weight.data)
+    manual_seed(11)
+    first = Conv2d(2, 4, 3)
+    manual_seed(11)
+    second = Conv2d(2, 4, 3)
+    assert np.array_equal(first.weight.data, second.weight.data) and np.array_equal(first.bias.data, second.bias.data)
+    reference = np.random.default_rng(9)
+    layer = Conv2d(2, 3, 2, rng=np.random.default_rng(9))
+    bound = 1 / np.sqrt(8)
+    np.testing.assert_allclose(layer.weight.data, reference.uniform(-bound, bound, (3, 2, 2, 2)), rtol=1e-6)
+    np.testing.assert_allclose(layer.bias.data, reference.uniform(-bound, bound, 3), rtol=1e-6)
+
+
+def test_conv2d_layer_matches_torch_module_with_the_same_weights():
+    torch = needs_torch()
+    ours = Conv2d(3, 5, 3, stride=2, padding=1, rng=0, dtype=np.float64)
+    theirs = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.data))
+        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+    bound = 1 / np.sqrt(27)  # PyTorch's default init has the same bound
+    assert theirs.weight.abs().max().item() <= bound and theirs.bias.abs().max().item() <= bound
+    x = np.random.default_rng(8).standard_normal((2, 3, 7, 7))
+    np.testing.assert_allclose(ours(f64(x, False)).data, theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-10)
+
+
+def test_modes_and_parameters_pass_through_sequential():
+    model = Sequential(Conv2d(1, 4, 3, padding=1, rng=0), MaxPool2d(2), Flatten(), Linear(16, 2, rng=1))
+    assert len(model.parameters()) == 4
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize("pool, reduce, torch_name", [(max_pool2d, np.max, "max_pool2d"),
+                                                      (avg_pool2d, np.mean, "avg_pool2d")])
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1), ((2, 3), (1, 2)), (3, 2)])
+def test_pooling_values_and_gradients(pool, reduce, torch_name, kernel, stride):
+    x = np.random.default_rng(10).standard_normal((2, 3, 7, 6))
+    out = pool(f64(x, False), kernel, stride)
+    np.testing.assert_allclose(out.data, pool_loops(x, kernel, stride or kernel, reduce), atol=1e-12)
+    grad_check(lambda t: pool(t, kernel, stride), f64(x[:1, :2]), what=f"{torch_name} {kernel} {stride}")
+    try:
+        import torch
+    except ImportError:
+        return
+    ours, theirs = f64(x), torch.tensor(x, requires_grad=True)
+    expected = getattr(torch.nn.functional, torch_name)(theirs, kernel, stride)
+    upstream = np.random.default_rng(11).standard_normal(expected.shape)
+    pool(ours, kernel, stride).backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), atol=1e-12)
+
+
+def test_max_pool_sends_the_gradient_to_the_first_maximum_like_torch():
+    x = np.array([[[[1.0, 1.0, 0.0], [1.0, 1.0, 2.0], [2.0, 0.0, 2.0]]]])
+    t = f64(x)
+    max_pool2d(t, 2, 1).backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    assert np.array_equal(t.grad.data[0, 0], [[1, 0, 0], [0, 0, 6], [3, 0, 0]])
+    try:
+        import torch
+    except ImportError:
+        return
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(theirs, 2, 1).backward(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]], dtype=torch.float64))
+    assert np.array_equal(theirs.grad.numpy(), t.grad.data)
+
+
+def test_pool_modules_have_no_parameters_and_default_to_side_by_side_windows():
+    x = Tensor(np.random.default_rng(12).standard_normal((2, 3, 8, 8)))
+    for layer, reduce in ((MaxPool2d(2), np.max), (AvgPool2d(2), np.mean)):
+        assert layer.parameters() == [] and layer.stride == (2, 2)
+        np.testing.assert_allclose(layer(x).data, pool_loops(x.data, 2, 2, reduce), atol=1e-6)
+    assert repr(MaxPool2d(3, 1)) == "MaxPool2d(kernel_size=(3, 3), stride=(1, 1))"
+
+
+def test_flatten_merges_dimensions_and_passes_the_gradient_back():
+    x = f64(np.random.default_rng(13).standard_normal((4, 3, 5, 2)))
+    assert Flatten()(x).shape == (4, 30) and Flatten(2)(x).shape == (4, 3, 10)
+    assert Flatten(0)(x).shape == (120,) and Flatten(1, 2)(x).shape == (4, 15, 2)
+    assert Flatten(-3, -2)(x).shape == (4, 15, 2)
+    grad_check(lambda t: Flatten()(t), x, what="Flatten")
+
+
+def test_a_small_cnn_learns_a_batch_of_digits():
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.losses import CrossEntropyLoss
+    from tinytorch.core.optimizers import Adam
+    from tinytorch.data.loader import load_tiny
+
+    images, labels = load_tiny("digits_8x8")
+    x, y = Tensor(images[:128].reshape(-1, 1, 8, 8)), Tensor(labels[:128])
+    model = Sequential(Conv2d(1, 8, 3, padding=1, rng=0), ReLU(), MaxPool2d(2), Flatten(), Linear(128, 10, rng=1))
+    loss_fn, optimizer = CrossEntropyLoss(), Adam(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(30):
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+
+
+# ----- errors ----------------------------------------------------------------------------------
+
+def test_wrong_rank_explains_nchw():
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        Conv2d(1, 4, 3, rng=0)(Tensor(np.ones((8, 8))))
+    for pool in (max_pool2d, avg_pool2d):
+        with pytest.raises(ValueError, match="NCHW"):
+            pool(Tensor(np.ones((3, 8, 8))), 2)
+
+
+def test_channel_mismatch_names_both_numbers():
+    with pytest.raises(ValueError, match=r"(?s)(3.*5|5.*3)"):
+        Conv2d(3, 4, 3, rng=0)(Tensor(np.ones((2, 5, 8, 8))))
+    with pytest.raises(ValueError, match=r"(?s)(2.*1|1.*2)"):
+        conv2d(Tensor(np.ones((2, 1, 8, 8))), Tensor(np.ones((4, 2, 3, 3))))
+
+
+def test_kernel_larger_than_the_padded_input_is_refused():
+    with pytest.raises(ValueError, match="larger than the padded input 7x7"):
+        Conv2d(1, 1, 9, padding=1, rng=0)(Tensor(np.ones((1, 1, 5, 5))))
+    with pytest.raises(ValueError, match="larger"):
+        max_pool2d(Tensor(np.ones((1, 1, 3, 3))), 4)
+
+
+@pytest.mark.parametrize("args, kwargs", [((0, 4, 3), {}), ((3, -1, 3), {}), ((3, 4, 0), {}),
+                                          ((3, 4, (3, 0)), {}), ((3, 4, 3), {"stride": 0}),
+                                          ((3, 4, 3), {"padding": -1}), ((True, 4, 3), {}),
+                                          ((3, 4, 2.5), {})])
+def test_non_positive_or_non_integer_sizes_are_refused(args, kwargs):
+    with pytest.raises(ValueError):
+        Conv2d(*args, **kwargs)
+
+
+def test_bad_weight_or_bias_shapes_are_refused():
+    x = Tensor(np.ones((1, 2, 5, 5)))
+    with pytest.raises(ValueError, match="weight"):
+        conv2d(x, Tensor(np.ones((4, 2, 3))))
+    with pytest.raises(ValueError, match="bias"):
+        conv2d(x, Tensor(np.ones((4, 2, 3, 3))), Tensor(np.ones(3)))
+    for bad in (0, (2, -1)):
+        with pytest.raises(ValueError):
+            MaxPool2d(bad)
+    with pytest.raises(ValueError):
+        Flatten(2)(Tensor(np.ones(4)))
+
+
+def conv_windows(x, weight, bias, stride, padding):
+    """The convolution as one einsum over a sliding-window view: a second, independent reference."""
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, weight.shape[2:], axis=(2, 3))[:, :, ::sh, ::sw]
+    return np.einsum("ncyxij,ocij->noyx", windows, weight, optimize=True) + bias[:, None, None]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 16, None], ids=["one-image-chunks", "small-chunks", "default"])
+def test_chunks_of_the_batch_are_invisible(monkeypatch, chunk_bytes):
+    import tinytorch.core.spatial as spatial
+    if chunk_bytes is not None:
+        monkeypatch.setattr(spatial, "_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(14)
+    x, w, b = rng.standard_normal((30, 8, 20, 20)), rng.standard_normal((4, 8, 3, 3)), rng.standard_normal(4)
+    X, W, B = f64(x), f64(w), f64(b)
+    out = conv2d(X, W, B, 2, 1)
+    np.testing.assert_allclose(out.data, conv_windows(x, w, b, 2, 1), rtol=1e-10, atol=1e-10)
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    # The input's gradient is the transposed convolution of the upstream gradient; check it image
+    # by image against a batch of one, and the weight's and bias's against their sums.
+    for k in (0, 17, 29):
+        single = f64(x[k:k + 1])
+        conv2d(single, f64(w, False), None, 2, 1).backward(upstream[k:k + 1])
+        np.testing.assert_allclose(X.grad.data[k:k + 1], single.grad.data, rtol=1e-10, atol=1e-10)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
+    np.testing.assert_allclose(W.grad.data, np.einsum("ncyxij,noyx->ocij", windows, upstream, optimize=True), rtol=1e-9)
+    np.testing.assert_allclose(B.grad.data, upstream.sum(axis=(0, 2, 3)), rtol=1e-10)
