@@ -30,6 +30,8 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     shape = tuple(shape)
     if grad.shape == shape:
         return grad
+    if grad.ndim >= 2 and grad.shape[1:] == shape:  # a bias added to a batch: the common case
+        return grad.sum(axis=0)
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
                                        if n == 1 and grad.shape[extra + i] != 1)
@@ -258,6 +260,12 @@ def _is_basic_index(index: Any) -> bool:
     return all(isinstance(part, _BASIC_INDEX_TYPES) for part in parts)
 
 
+def _swap_last_axes(a: np.ndarray) -> np.ndarray:
+    """The transpose of a matrix, or of each matrix in a batch. `.T` for the common 2-D case:
+    np.swapaxes costs a Python-level call on every backward pass."""
+    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
+
+
 @backward_rule("matmul")
 def _matmul_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """out = a @ b, with numpy's rules for 1-D and batched operands: return (grad_a, grad_b),
@@ -270,11 +278,11 @@ def _matmul_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray
         a_data, grad = a_data[np.newaxis, :], grad[..., np.newaxis, :]
     grad_a = grad_b = None
     if _wants_grad(a):
-        grad_a = grad @ np.swapaxes(b_data, -1, -2)
+        grad_a = grad @ _swap_last_axes(b_data)
         if a.ndim == 1:
             grad_a = grad_a[..., 0, :]
     if _wants_grad(b):
-        grad_b = np.swapaxes(a_data, -1, -2) @ grad
+        grad_b = _swap_last_axes(a_data) @ grad
         if b.ndim == 1:
             grad_b = grad_b[..., 0]
     return grad_a, grad_b
