@@ -171,15 +171,19 @@ def render_init(modules: list[tuple[str, str, list[str]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def clash(notebook: str, path: Path, owner: str) -> ExportError:
+    """The error for two notebooks that export to the same package file."""
+    return ExportError(f"{notebook}: exports to {PACKAGE}/{path.as_posix()}, which {owner} "
+                       "already exports to; give one of them another '#| default_exp'")
+
+
 def module_files(modules: list[Module]) -> dict[Path, str]:
     """The generated file of each module and the __init__.py of each folder above it."""
     files: dict[Path, str] = {}
     owners: dict[Path, str] = {}
     for module in modules:
         if module.path in owners:
-            raise ExportError(f"{module.notebook}: exports to {PACKAGE}/{module.path.as_posix()}, "
-                              f"which {owners[module.path]} already exports to; "
-                              "give one of them another '#| default_exp'")
+            raise clash(module.notebook, module.path, owners[module.path])
         owners[module.path] = module.notebook
         files[module.path] = render(module)
         for parent in module.path.parents:
@@ -245,9 +249,7 @@ def plan(notebooks: list[Path], modules_dir: Path, package: Path,
         stale = set()
         for path, entry in on_disk(package).items():
             if path in entries and entry[0] != entries[path][0]:
-                raise ExportError(f"{entries[path][0]}: exports to {PACKAGE}/{path.as_posix()}, "
-                                  f"which {entry[0]} already exports to; "
-                                  "give one of them another '#| default_exp'")
+                raise clash(entries[path][0], path, entry[0])
             entries.setdefault(path, entry)
     files[Path("__init__.py")] = render_init(list(entries.values()))
     return files, stale
