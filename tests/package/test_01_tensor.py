@@ -28,16 +28,16 @@ def test_top_level_import_is_the_same_class():
     [
         ([1.0, 2.5], np.float32),
         (3.5, np.float32),
-        (np.float64(2.0), np.float32),
+        (np.float64(-2.5), np.float32),
         (np.zeros((2, 3)), np.float32),  # float64 arrays become float32
-        (np.ones(2, dtype=np.float16), np.float32),
+        (np.full(3, 0.5, dtype=np.float16), np.float32),
         ([[1, 2], [3, 4]], np.int64),
         (7, np.int64),
         (np.arange(3, dtype=np.int32), np.int64),
         (np.arange(3, dtype=np.uint8), np.int64),  # class labels stay integers
         ([True, False], np.bool_),
-        (True, np.bool_),
-        ([], np.float32),
+        (False, np.bool_),
+        (list(), np.float32),  # an empty list
     ],
 )
 def test_default_dtype_policy(data, dtype):
@@ -139,16 +139,17 @@ def test_numpy_can_read_a_tensor():
 
 
 @pytest.mark.parametrize(
-    "tensor, text",
+    "make, text",
     [
-        (Tensor([1.0, 2.0]), "Tensor([1., 2.], dtype=float32)"),
-        (Tensor([1, 2], requires_grad=True), "Tensor([1, 2], dtype=int64, requires_grad=True)"),
-        (Tensor(2.5), "Tensor(2.5, dtype=float32)"),
-        (Tensor([1.5], dtype=np.float64), "Tensor([1.5], dtype=float64)"),
-        (Tensor([[1.0, 2.0], [3.0, 4.0]]), "Tensor([[1., 2.],\n        [3., 4.]], dtype=float32)"),
+        (lambda: Tensor([1.0, 2.0]), "Tensor([1., 2.], dtype=float32)"),
+        (lambda: Tensor([1, 2], requires_grad=True), "Tensor([1, 2], dtype=int64, requires_grad=True)"),
+        (lambda: Tensor(2.5), "Tensor(2.5, dtype=float32)"),
+        (lambda: Tensor([1.5], dtype=np.float64), "Tensor([1.5], dtype=float64)"),
+        (lambda: Tensor([[1.0, 2.0], [3.0, 4.0]]), "Tensor([[1., 2.],\n        [3., 4.]], dtype=float32)"),
     ],
 )
-def test_repr(tensor, text):
+def test_repr(make, text):
+    tensor = make()  # built in the test: a stub Tensor fails this test, not the file's loading
     assert repr(tensor) == text
     assert str(tensor) == text
 
@@ -239,9 +240,9 @@ def test_matmul_matches_numpy(shape_a, shape_b):
 
 def test_matmul_keeps_float64_and_int64():
     assert (Tensor(arange(2, 2), dtype=np.float64) @ Tensor(arange(2, 2), dtype=np.float64)).dtype == np.float64
-    got = Tensor([[1, 2], [3, 4]]) @ Tensor([[1], [1]])
+    got = Tensor([[1, 2], [3, 4]]) @ Tensor([[2], [1]])
     assert got.dtype == np.int64
-    np.testing.assert_array_equal(got.data, [[3], [7]])
+    np.testing.assert_array_equal(got.data, [[4], [10]])
 
 
 @pytest.mark.parametrize(
@@ -313,13 +314,14 @@ X = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
         ((0, slice(None), 2), (0, slice(None), 2)),
         ((1, 2, 3), (1, 2, 3)),
         ([1, 0], [1, 0]),
-        (Tensor([1, 0]), [1, 0]),
-        (Tensor(X > 10), X > 10),
-        ((1, slice(None), Tensor([0, 3])), (1, slice(None), [0, 3])),
+        (lambda: Tensor([1, 0]), [1, 0]),
+        (lambda: Tensor(X > 10), X > 10),
+        (lambda: (1, slice(None), Tensor([0, 3])), (1, slice(None), [0, 3])),
         ((Ellipsis, None), (Ellipsis, None)),
     ],
 )
 def test_indexing_matches_numpy(index, np_index):
+    index = index() if callable(index) else index  # Tensor indices are built in the test
     got = Tensor(X)[index]
     assert isinstance(got, Tensor) and got.dtype == np.float32
     np.testing.assert_array_equal(got.data, X[np_index])

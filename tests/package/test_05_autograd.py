@@ -336,9 +336,9 @@ def test_gradient_may_be_a_tensor_array_or_number():
     (x * 2).backward(Tensor([1.0, 0.5]))
     (x * 2).backward([1.0, 0.5])
     np.testing.assert_allclose(x.grad.data, [4.0, 2.0])
-    s = Tensor(2.0, requires_grad=True)
-    (s * s).backward(3.0)
-    assert s.grad.item() == 12.0
+    t = Tensor(2.0, requires_grad=True)
+    (t * t).backward(3.0)
+    assert t.grad.item() == 12.0
 
 
 def test_backward_on_a_leaf():
@@ -359,18 +359,15 @@ def test_no_grad_records_nothing_and_restores():
     assert not y.requires_grad and y.op is None and y.inputs == ()
 
 
-def test_no_grad_restores_after_an_error_and_keeps_a_previous_false():
+def test_no_grad_restores_after_an_error_and_keeps_a_previous_false(monkeypatch):
     with pytest.raises(KeyError):
         with no_grad():
             raise KeyError("inside")
     assert AUTOGRAD.enabled is True
-    AUTOGRAD.enabled = False
-    try:
-        with no_grad():
-            pass
-        assert AUTOGRAD.enabled is False
-    finally:
-        AUTOGRAD.enabled = True
+    monkeypatch.setattr(AUTOGRAD, "enabled", False)  # restored when the test ends
+    with no_grad():
+        pass
+    assert AUTOGRAD.enabled is False
 
 
 def test_no_grad_as_a_decorator():

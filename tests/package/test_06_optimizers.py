@@ -304,30 +304,32 @@ def test_top_level_import_is_the_same_class():
 
 # ----- errors ------------------------------------------------------------------------------------
 
-W = Tensor(np.ones(3))
+def weight():
+    """A parameter for the error cases, built when a case runs (a stub Tensor fails that case only)."""
+    return Tensor(np.ones(3))
 
 
 @pytest.mark.parametrize("make, error, words", [
     (lambda: SGD([], lr=0.1), ValueError, "empty"),
     (lambda: SGD(iter([]), lr=0.1), ValueError, "empty"),
-    (lambda: SGD(W, lr=0.1), TypeError, "list"),
+    (lambda: SGD(weight(), lr=0.1), TypeError, "list"),
     (lambda: SGD(5, lr=0.1), TypeError, "iterable"),
-    (lambda: SGD([W, np.ones(3)], lr=0.1), TypeError, "params[1]"),
+    (lambda: SGD([weight(), np.ones(3)], lr=0.1), TypeError, "params[1]"),
     (lambda: SGD([Tensor([1, 2])], lr=0.1), TypeError, "int64"),
-    (lambda: SGD([W], lr=0), ValueError, "lr"),
-    (lambda: SGD([W], lr=-0.1), ValueError, "lr"),
-    (lambda: SGD([W], lr=float("nan")), ValueError, "lr"),
-    (lambda: SGD([W], lr="0.1"), ValueError, "lr"),
-    (lambda: SGD([W], lr=0.1, momentum=-0.9), ValueError, "momentum"),
-    (lambda: SGD([W], lr=0.1, weight_decay=-1e-4), ValueError, "weight_decay"),
-    (lambda: SGD([W], lr=0.1, nesterov=True), ValueError, "momentum"),
-    (lambda: Adam([W], lr=-1e-3), ValueError, "lr"),
-    (lambda: Adam([W], betas=(0.9, 1.0)), ValueError, "betas"),
-    (lambda: Adam([W], betas=(-0.1, 0.999)), ValueError, "betas"),
-    (lambda: Adam([W], betas=0.9), ValueError, "betas"),
-    (lambda: Adam([W], eps=-1e-8), ValueError, "eps"),
-    (lambda: Adam([W], weight_decay=-0.01), ValueError, "weight_decay"),
-    (lambda: AdamW([W], weight_decay=-0.01), ValueError, "weight_decay"),
+    (lambda: SGD([weight()], lr=0), ValueError, "lr"),
+    (lambda: SGD([weight()], lr=-0.1), ValueError, "lr"),
+    (lambda: SGD([weight()], lr=float("nan")), ValueError, "lr"),
+    (lambda: SGD([weight()], lr="0.1"), ValueError, "lr"),
+    (lambda: SGD([weight()], lr=0.1, momentum=-0.9), ValueError, "momentum"),
+    (lambda: SGD([weight()], lr=0.1, weight_decay=-1e-4), ValueError, "weight_decay"),
+    (lambda: SGD([weight()], lr=0.1, nesterov=True), ValueError, "momentum"),
+    (lambda: Adam([weight()], lr=-1e-3), ValueError, "lr"),
+    (lambda: Adam([weight()], betas=(0.9, 1.0)), ValueError, "betas"),
+    (lambda: Adam([weight()], betas=(-0.1, 0.999)), ValueError, "betas"),
+    (lambda: Adam([weight()], betas=0.9), ValueError, "betas"),
+    (lambda: Adam([weight()], eps=-1e-8), ValueError, "eps"),
+    (lambda: Adam([weight()], weight_decay=-0.01), ValueError, "weight_decay"),
+    (lambda: AdamW([weight()], weight_decay=-0.01), ValueError, "weight_decay"),
 ])
 def test_bad_arguments_are_clear_errors(make, error, words):
     with pytest.raises(error) as caught:

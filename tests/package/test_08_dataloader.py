@@ -84,14 +84,15 @@ def test_every_dtype_is_kept(dtype):
     assert next(iter(DataLoader(ds, batch_size=2, collate_fn=default_collate)))[0].dtype == dtype
 
 
-@pytest.mark.parametrize("args, error, words", [
-    ((), ValueError, ["at least one"]),
-    ((np.zeros(3), ), TypeError, ["numpy.ndarray", "Tensor("]),
-    (([1, 2, 3], ), TypeError, ["list"]),
-    ((Tensor(1.0), ), ValueError, ["0-d"]),
-    ((Tensor(np.zeros((4, 2))), Tensor(np.zeros(3))), ValueError, ["[4, 3]"]),
+@pytest.mark.parametrize("make_args, error, words", [
+    (lambda: (), ValueError, ["at least one"]),
+    (lambda: (np.zeros(3), ), TypeError, ["numpy.ndarray", "Tensor("]),
+    (lambda: ([1, 2, 3], ), TypeError, ["list"]),
+    (lambda: (Tensor(1.0), ), ValueError, ["0-d"]),
+    (lambda: (Tensor(np.zeros((4, 2))), Tensor(np.zeros(3))), ValueError, ["[4, 3]"]),
 ])
-def test_tensor_dataset_rejects_bad_input(args, error, words):
+def test_tensor_dataset_rejects_bad_input(make_args, error, words):
+    args = make_args()  # built in the test: a stub Tensor fails this test, not the file's loading
     with pytest.raises(error) as raised:
         TensorDataset(*args)
     assert all(word in str(raised.value) for word in words), str(raised.value)

@@ -1,0 +1,369 @@
+"""The student release (`python course/release.py`) and its leak check (course/leaks.py).
+
+The release is built once for this file by release.py's own `main`; only its nbgrader step is
+taken from the suite's scratch course, which already holds every module's student version
+(one test runs release.py's nbgrader step itself and compares). The tests check what is in the
+release and what is not, that the leak check passes on it and fails on every kind of planted
+secret, that its package is the student's (stubs that raise, failing the release's own tests),
+that the student guide names only files the release has, and that the build never leaves a
+half-made or leaking folder behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebooks import HIDDEN, NOTEBOOKS, ROOT, SOLUTION, assignment, read, secret_lines
+
+sys.path.insert(0, str(ROOT / "course"))
+import leaks  # noqa: E402
+import release  # noqa: E402
+
+JUNK = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
+# Subprocesses must import the release's tinytorch: nothing from this run may point elsewhere.
+# And they run as on a student's machine, where Python writes __pycache__ unless told not to.
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if k not in ("PYTHONPATH", "TINYTORCH_DATASETS", "PYTHONDONTWRITEBYTECODE")}
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if p.is_file() and not JUNK & set(p.parts) and p.suffix != ".pyc"}
+
+
+def copy_generated(course, into: Path) -> list[str]:
+    """What release.generate_notebooks does, taken from the suite's scratch course, where
+    nbgrader has already generated every module (test_release_generates_... shows they agree)."""
+    for path in NOTEBOOKS:
+        shutil.copytree(course.release(assignment(path)), into / "modules" / assignment(path))
+    return [assignment(p) for p in NOTEBOOKS]
+
+
+@pytest.fixture(scope="module")
+def built(course, tmp_path_factory):
+    """(release folder, what the command printed), built once by `release.main(["--out", ...])`.
+
+    nbgrader's part is the suite's `course`: pytest-xdist may run this file's tests on both
+    workers, and each has that fixture anyway, so the release costs no second nbgrader run.
+    """
+    out = tmp_path_factory.mktemp("release") / "student-release"
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setattr(release, "generate_notebooks", lambda into, names=None: copy_generated(course, into))
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # as on a student's machine
+        status = release.main(["--out", str(out)])
+    assert status == 0, f"the release did not build:\n{printed.getvalue()}"
+    return out, printed.getvalue()
+
+
+def test_release_generates_the_student_notebooks_with_nbgrader(course, tmp_path):
+    """release.py's own nbgrader run gives exactly the notebooks of the suite's course.
+
+    Two modules, the first and the last, keep this test short (nbgrader takes 1.5 s or more per
+    module); without names, release.py sends every module through the same loop.
+    """
+    def instructor_folders():  # nbgrader's output in the repository itself must not change
+        return {name: files_in(ROOT / name) for name in ("release", "modules")}, (ROOT / "gradebook.db").exists()
+
+    chosen = [NOTEBOOKS[0], NOTEBOOKS[-1]]
+    before = instructor_folders()
+    assert release.generate_notebooks(tmp_path, [assignment(p) for p in chosen]) == [assignment(p) for p in chosen]
+    assert instructor_folders() == before
+    assert files_in(tmp_path) == {f"modules/{assignment(p)}/{p.name}" for p in chosen}
+    for path in chosen:
+        made = read(tmp_path / "modules" / assignment(path) / path.name)
+        assert made == read(course.release(assignment(path)) / path.name), f"{path.name} differs"
+
+
+@pytest.fixture
+def copy(built, tmp_path):
+    """A copy of the release to plant things in."""
+    folder = tmp_path / "copy"
+    shutil.copytree(built[0], folder)
+    return folder
+
+
+def longest(lines: set[str]) -> str:
+    """A secret line chosen without the leak check's help: the longest (ties: alphabetical)."""
+    return min(lines, key=lambda line: (-len(line), line))
+
+
+def solution_line(module: int) -> str:
+    return longest(secret_lines(read(NOTEBOOKS[module - 1]), SOLUTION))
+
+
+def hidden_line(module: int) -> str:
+    return longest(secret_lines(read(NOTEBOOKS[module - 1]), HIDDEN))
+
+
+# ----- what is in the release ----------------------------------------------------------------
+
+def expected_files() -> set[str]:
+    files = {f"modules/{assignment(p)}/{p.name}" for p in NOTEBOOKS}
+    files |= {"README.md", ".gitignore", "export.py", "environment.yml", "pyproject.toml", "course/self_check.py"}
+    for folder in ("datasets/tiny", "milestones", "tests/package"):
+        files |= {f"{folder}/{name}" for name in files_in(ROOT / folder)}
+    files |= {f"tinytorch/{name}" for name in files_in(ROOT / "tinytorch")}  # the same modules
+    return files
+
+
+def test_release_holds_what_a_student_needs_and_nothing_else(built):
+    out, printed = built
+    assert files_in(out) == set(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()), \
+        "the release holds caches (__pycache__, .pyc, checkpoints)"
+    found, expected = files_in(out), expected_files()
+    assert found == expected, (f"missing: {sorted(expected - found)}; "
+                               f"not for students: {sorted(found - expected)}")
+    for absent in ("nbgrader_config.py", "tests/conftest.py", "tests/notebooks.py", "course/release.py",
+                   "course/leaks.py", "release", "gradebook.db", "bench", "datasets/mnist"):
+        assert not (out / absent).exists(), f"{absent} is for instructors, not in a student release"
+    assert (out / "README.md").read_text() == (ROOT / "course/student/README.md").read_text()
+    assert f"{len(NOTEBOOKS)} modules" in printed and "none found" in printed, printed
+
+
+def test_release_notebooks_are_the_student_versions(built):
+    for path in NOTEBOOKS:
+        text = (built[0] / "modules" / assignment(path) / path.name).read_text()
+        assert "raise NotImplementedError()" in text and "### BEGIN SOLUTION" not in text
+        assert "### BEGIN HIDDEN TESTS" not in text, f"{path.name}: hidden tests in the release"
+        assert "nbgrader" in json.loads(text)["cells"][0]["metadata"], "not made by nbgrader"
+
+
+def test_release_package_imports_and_its_stubs_raise(built):
+    code = ("import tinytorch; print(tinytorch.__file__)\n"
+            "from tinytorch import Tensor\n"
+            "try:\n    Tensor([1, 2]) + Tensor([3, 4])\n"
+            "except NotImplementedError:\n    print('stub')\n")
+    done = subprocess.run([sys.executable, "-B", "-c", code], cwd=built[0], env=CLEAN_ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    location, outcome = done.stdout.split()
+    assert Path(location).resolve().is_relative_to(built[0].resolve()), f"imported {location}"
+    assert outcome == "stub", "Tensor arithmetic should raise NotImplementedError in a fresh release"
+
+
+def run_package_tests(course: Path, *args: str):
+    """Run one of the course's package test files, from its folder, on its own tinytorch.
+
+    The package is imported first, in the same process, and its file printed: the editable
+    install of the repository (in this venv) cannot be what the tests see.
+    """
+    code = ("import sys, tinytorch, pytest; print(tinytorch.__file__)\n"
+            f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', *{list(args)!r}]))")
+    env = {**CLEAN_ENV, "TINYTORCH_EXPECTED_PACKAGE": str(course / "tinytorch")}
+    done = subprocess.run([sys.executable, "-B", "-c", code], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=300)
+    location = done.stdout.splitlines()[0]
+    assert Path(location).resolve().is_relative_to(course.resolve()), f"the tests imported {location}"
+    return done
+
+
+def test_every_package_test_file_loads_on_the_stubs(built):
+    # A test that builds a Tensor while its file loads would stop the whole file on a stub:
+    # the student would see one collection error instead of which tests are not done yet.
+    done = run_package_tests(built[0], "--collect-only", "tests/package")
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert len(list((built[0] / "tests" / "package").glob("test_*.py"))) == 9
+
+
+def test_release_package_tests_fail_on_the_stubs_and_pass_once_solved(built, copy):
+    done = run_package_tests(built[0], "tests/package/test_01_tensor.py")
+    # 1: tests ran and failed (2 would be a file that cannot even be collected, 4 the guard in
+    # tests/package/conftest.py refusing to test another package than the release's).
+    assert done.returncode == 1 and "NotImplementedError" in done.stdout, done.stdout[-2000:]
+    # The same tests in a copy whose Module 01 is solved and exported: they run student code.
+    shutil.copy2(NOTEBOOKS[0], copy / "modules" / assignment(NOTEBOOKS[0]))
+    assert release.export.main(["--modules", str(copy / "modules"), "--package", str(copy / "tinytorch")]) == 0
+    done = run_package_tests(copy, "tests/package/test_01_tensor.py")
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+# ----- the student README ---------------------------------------------------------------------
+
+def missing_paths(text: str, folder: Path) -> set[str]:
+    """Files the text tells a student to run or open that `folder` does not have."""
+    named = set(re.findall(r"python (?:-m pytest )?([\w./-]+\.py)\b", text))
+    named |= set(re.findall(r"`([\w.-]+(?:/[\w.-]+)+\.(?:py|ipynb|yml|toml|npz|md))`", text))
+    return {path for path in named if not (folder / path).is_file()}
+
+
+def test_student_readme_names_only_files_that_exist_in_the_release(built):
+    text = (built[0] / "README.md").read_text()
+    for command in ("python export.py", "python course/self_check.py", "jupyter lab",
+                    "python milestones/04_cnn.py", "python -m pytest tests/package/test_01_tensor.py"):
+        assert command in text, f"the student guide should show `{command}`"
+    assert not missing_paths(text, built[0]), missing_paths(text, built[0])
+    wrong = "run `python course/grade.py`, open `modules/10_x/10_x.ipynb`"
+    assert missing_paths(wrong, built[0]) == {"course/grade.py", "modules/10_x/10_x.ipynb"}
+
+
+# ----- the leak check -------------------------------------------------------------------------
+
+def test_leak_check_passes_on_the_release_and_counts_what_it_checked(built):
+    report = leaks.check(built[0])
+    assert not report.leaks, "\n".join(map(str, report.leaks))
+    assert sorted(report.secrets.per_module) == [assignment(p) for p in NOTEBOOKS]
+    assert min(report.secrets.per_module.values()) >= leaks.MIN_SECRETS_PER_MODULE
+    assert report.binary == [Path("datasets/tiny/digits_8x8.npz")]
+    assert report.files == len(files_in(built[0])) - 1, "every text file is read"
+
+
+def plant_in_cell(folder: Path, line: str) -> Path:
+    path = folder / "modules/03_layers/03_layers.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "# YOUR CODE HERE" in c.source)
+    cell.source = cell.source.replace("# YOUR CODE HERE", line, 1)
+    nbformat.write(nb, path)
+    return path
+
+
+def plant_in_output(folder: Path, line: str) -> Path:
+    """A failing cell's traceback quotes the source, in colour, after a `---->` gutter."""
+    path = folder / "modules/02_activations/02_activations.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    cell.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="",
+                                           traceback=[f"\x1b[0;32m----> 7\x1b[0m     {line}\n"])]
+    nbformat.write(nb, path)
+    return path
+
+
+def plant_in_file(name: str):
+    def plant(folder: Path, line: str) -> Path:
+        path = folder / name
+        path.write_text(path.read_text() + f"\n\ndef helper():\n    {line}\n")
+        return path
+    return plant
+
+
+@pytest.mark.parametrize("plant, kind, module", [
+    (plant_in_cell, "solution", 1),
+    (plant_in_output, "solution", 4),
+    (plant_in_file("tinytorch/core/tensor.py"), "solution", 5),
+    (plant_in_file("tests/package/test_02_activations.py"), "solution", 9),
+    (plant_in_file("milestones/common.py"), "hidden test", 5),
+    (plant_in_file("tests/package/test_08_dataloader.py"), "hidden test", 8),
+], ids=["notebook-cell", "notebook-output", "tinytorch-file", "tests-file",
+        "hidden-test-in-milestones", "hidden-test-in-tests"])
+def test_leak_check_finds_a_planted_secret_line(copy, plant, kind, module, capsys):
+    line = solution_line(module) if kind == "solution" else hidden_line(module)
+    path = plant(copy, line)
+    report = leaks.check(copy)
+    assert [(leak.path, leak.line) for leak in report.leaks] == [(path.relative_to(copy), line)]
+    origin = report.leaks[0].origin
+    assert (origin.module, origin.kind) == (assignment(NOTEBOOKS[module - 1]), kind)
+    assert leaks.main([str(copy)]) == 1
+    shown = capsys.readouterr().out
+    assert f"LEAK {path.relative_to(copy).as_posix()}:" in shown and origin.grade_id in shown, shown
+
+
+def test_leak_check_finds_every_module_in_the_source_notebooks(copy):
+    """Shipping the instructor's notebooks by mistake: each module's answers are found."""
+    for path in NOTEBOOKS:
+        shutil.copy2(path, copy / "modules" / assignment(path) / f"source_{path.name}")
+    found = {(leak.origin.module, leak.origin.kind) for leak in leaks.check(copy).leaks}
+    assert found == {(assignment(p), kind) for p in NOTEBOOKS for kind in ("solution", "hidden test")}
+
+
+def test_leak_check_refuses_to_check_almost_nothing(tmp_path):
+    """A module whose secret lines are too few or too plain would be 'clean' in name only."""
+    path = tmp_path / "99_tiny" / "99_tiny.ipynb"
+    path.parent.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "def f(a, b):\n    ### BEGIN SOLUTION\n    total = a + b\n    return total\n    ### END SOLUTION")])
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match="only 1 secret lines"):
+        leaks.secrets([path])
+    assert leaks.trivial("return total") and leaks.trivial("else:")
+    assert not leaks.trivial("total = a + b") and not leaks.trivial("m *= beta1")
+
+
+def test_leak_check_command_says_what_is_wrong_with_its_arguments(tmp_path, capsys):
+    assert leaks.main([]) == 2 and "usage" in capsys.readouterr().err
+    assert leaks.main([str(tmp_path / "nowhere")]) == 2 and "not a folder" in capsys.readouterr().err
+
+
+# ----- the build never leaves a half-made or leaking release ----------------------------------
+
+@pytest.fixture
+def quick_build(built, monkeypatch):
+    """release.build with nbgrader's step replaced by a copy of the notebooks it made above;
+    `spoil(modules_folder)` runs on the copy, to make the build fail in a chosen way."""
+    spoilers = []
+
+    def generate(into: Path) -> list[str]:
+        shutil.copytree(built[0] / "modules", into / "modules")
+        for spoil in spoilers:
+            spoil(into / "modules")
+        return [assignment(p) for p in NOTEBOOKS]
+
+    monkeypatch.setattr(release, "generate_notebooks", generate)
+    return spoilers
+
+
+def leak_a_solution(modules: Path) -> None:
+    plant_in_cell(modules.parent, solution_line(3))
+
+
+def break_an_export(modules: Path) -> None:
+    path = modules / "01_tensor/01_tensor.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.source.startswith("#| export") and "YOUR CODE" in c.source)
+    cell.source = cell.source.replace("# YOUR CODE HERE", "x = = 1")
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize("spoil, reason", [(leak_a_solution, "give answers away"),
+                                           (break_an_export, "invalid syntax")])
+def test_a_failing_build_leaves_nothing_behind(quick_build, tmp_path, spoil, reason):
+    quick_build.append(spoil)
+    out = tmp_path / "student-release"
+    with pytest.raises(release.ReleaseError, match=reason):
+        release.build(out)
+    assert list(tmp_path.iterdir()) == [], "a failed build left files behind"
+    # A forced rebuild that fails keeps the release that was there.
+    out.mkdir()
+    (out / "README.md").write_text("the previous release")
+    with pytest.raises(release.ReleaseError, match=reason):
+        release.build(out, force=True)
+    assert list(tmp_path.iterdir()) == [out] and files_in(out) == {"README.md"}
+
+
+def test_force_replaces_an_older_release(quick_build, tmp_path):
+    out = tmp_path / "student-release"
+    out.mkdir()
+    (out / "old-file.txt").write_text("from an older release")
+    release.build(out, force=True)
+    assert files_in(out) == expected_files()
+    assert list(tmp_path.iterdir()) == [out], "the old release or the temporary folder is left over"
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_empty(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    done = subprocess.run([sys.executable, "course/release.py", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not empty" in done.stderr and "--force" in done.stderr, done.stderr
+    assert "no release was written" in done.stderr
+    assert files_in(out) == {"notes.txt"} and list(tmp_path.iterdir()) == [out]
+
+
+@pytest.mark.parametrize("target", [ROOT, ROOT / "modules", ROOT / "tests" / "out", ROOT.parent])
+def test_never_replaces_the_course_itself(target, capsys):
+    before = files_in(ROOT / "modules")
+    assert release.main(["--out", str(target), "--force"]) == 1
+    assert "choose another folder" in capsys.readouterr().err
+    assert files_in(ROOT / "modules") == before and not (ROOT / "tests" / "out").exists()

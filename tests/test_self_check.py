@@ -1,0 +1,227 @@
+"""course/self_check.py reports honestly on a student's copy of the course, and tests the
+student's code, never the reference package installed in this venv.
+
+The copies have the layout of a student release: modules/ with some modules solved (the
+source notebooks) and the rest untouched (nbgrader's release notebooks), export.py,
+tests/package/, course/self_check.py, datasets/tiny/, pyproject.toml and a tinytorch/ exported
+from the notebooks. Each scenario checks only a few modules: every module's tests cost time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebooks import NOTEBOOKS, ROOT, assignment
+
+spec = importlib.util.spec_from_file_location("export", ROOT / "export.py")
+export = sys.modules["export"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(export)
+
+SOLVED = {"01_tensor", "02_activations", "03_layers"}
+COPIED = ["export.py", "pyproject.toml", "course/self_check.py", "tests/package", "datasets/tiny"]
+ADD = "return _elementwise(np.add, self, other)"  # Tensor.__add__ in Module 01
+
+
+def student_copy(course, folder: Path) -> Path:
+    """Modules 01-03 solved, 04-09 as released, and tinytorch/ exported from them."""
+    for name in COPIED:
+        source, target = ROOT / name, folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    for notebook in NOTEBOOKS:
+        name = assignment(notebook)
+        chosen = notebook if name in SOLVED else course.release(name) / notebook.name
+        (folder / "modules" / name).mkdir(parents=True)
+        shutil.copy(chosen, folder / "modules" / name / notebook.name)
+    assert export.main(["--modules", str(folder / "modules"),
+                        "--package", str(folder / "tinytorch")]) == 0
+    return folder
+
+
+def edit_notebook(folder: Path, module: str, old: str, new: str) -> int:
+    """Replace `old` by `new` in the one cell of the module's notebook that holds it; return
+    that cell's number (counted from 1, as export.py counts)."""
+    path = folder / "modules" / module / f"{module}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    found = [i for i, cell in enumerate(nb.cells) if old in cell.source]
+    assert len(found) == 1, f"expected '{old}' in exactly one cell of {path}, found {len(found)}"
+    nb.cells[found[0]].source = nb.cells[found[0]].source.replace(old, new)
+    nbformat.write(nb, path)
+    return found[0] + 1
+
+
+def self_check(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the copy's own course/self_check.py, as a student would, from the copy's folder."""
+    env = {k: v for k, v in (env or os.environ).items() if k != "PYTHONDONTWRITEBYTECODE"}
+    run = subprocess.run([sys.executable, "course/self_check.py", *args], cwd=folder, env=env,
+                         capture_output=True, text=True, timeout=300)
+    print(run.stdout, run.stderr)  # shown when a test fails
+    return run
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def row(run: subprocess.CompletedProcess, module: str) -> str:
+    """The module's line of the summary table."""
+    found = [line for line in run.stdout.splitlines() if line.startswith(module + " ")]
+    assert len(found) == 1, f"no single summary row for {module}"
+    return re.sub(r"\s+", " ", found[0])
+
+
+@pytest.fixture(scope="module")
+def no_torch(tmp_path_factory) -> dict:
+    """An environment where `import torch` fails, as on a student's machine without PyTorch:
+    the tests that compare with PyTorch skip, and each run saves PyTorch's start-up time."""
+    fake = tmp_path_factory.mktemp("no-torch")
+    (fake / "torch").mkdir()
+    (fake / "torch" / "__init__.py").write_text(
+        "raise ModuleNotFoundError('PyTorch is hidden from this test', name='torch')\n")
+    return dict(os.environ) | {"PYTHONPATH": str(fake)}
+
+
+@pytest.fixture(scope="module")
+def half_done(course, tmp_path_factory) -> Path:
+    return student_copy(course, tmp_path_factory.mktemp("half-done"))
+
+
+def test_a_half_done_copy_is_reported_module_by_module(half_done, no_torch):
+    """One run, checked in one test: the run costs more than all the checks of its report
+    (as separate tests, pytest-xdist could run it once in each worker)."""
+    run = self_check(half_done, "01", "03_layers", "04", env=no_torch)
+    out = run.stdout
+    # Solved modules pass. Module 03's gradient tests need Module 05, which this student has
+    # not done: they are reported as waiting for it, not as a failure of Module 03.
+    assert re.fullmatch(r"01_tensor ok pass \(\d+ tests\)", row(run, "01_tensor"))
+    assert re.fullmatch(r"03_layers ok pass \(\d+ tests, \d+ skipped; \d+ wait for 05_autograd\)",
+                        row(run, "03_layers"))
+    assert re.search(r"03_layers: \d+ tests also use 05_autograd, which is not done yet", out)
+    # The untouched module is not done yet, and the report points at its first stub: the
+    # package file of Module 04 and the notebook cell it came from.
+    assert re.fullmatch(r"04_losses ok not done yet \(\d+ of \d+ pass\)", row(run, "04_losses"))
+    assert re.search(r"04_losses: not done yet: \d+ `raise NotImplementedError\(\)` stubs", out)
+    assert re.search(r"first: test_\S+: NotImplementedError\n  raised at tinytorch/core/losses\.py:"
+                     r"\d+, from modules/04_losses/04_losses\.ipynb, cell \d+", out)
+    # Only the named modules; not all done, so exit 1 and say what comes next.
+    assert "02_activations" not in out
+    assert run.returncode == 1
+    assert "2 of 3 checked modules done. Next: 04_losses: fill in" in out
+    assert "out of date" not in out  # the copy's tinytorch/ was exported from its notebooks
+
+
+def test_a_bug_in_a_solved_module_is_caught_in_that_module(half_done, no_torch, tmp_path):
+    """The bug sits only in the notebook: the copy's tinytorch/ and the reference package in
+    this venv still add correctly, so the failure proves the notebook's code was tested."""
+    buggy = tmp_path / "buggy"
+    shutil.copytree(half_done, buggy)
+    edit_notebook(buggy, "01_tensor", ADD, ADD.replace("np.add", "np.subtract"))
+    before = snapshot(buggy)
+    run = self_check(buggy, "01", env=no_torch)
+    assert snapshot(buggy) == before  # the check changed none of the student's files
+    assert run.returncode == 1
+    assert re.fullmatch(r"01_tensor ok FAIL \(\d+ of \d+ pass\)", row(run, "01_tensor"))
+    assert re.search(r"01_tensor: \d+ of \d+ tests fail\.", run.stdout)
+    assert re.search(r"first: test_\w+\[[^]]*add\]: AssertionError: ", run.stdout)
+    assert "Your tinytorch/ folder is out of date" in run.stdout  # it still has the correct add
+    assert "tinytorch/core/tensor.py differs from the notebooks" in run.stdout
+
+
+def test_a_notebook_that_does_not_export_is_named_with_its_cell(half_done, no_torch, tmp_path):
+    """A syntax error in an exported cell: export.py's message, and the tests run on the last
+    export (which was correct), so the module passes its tests but not the check."""
+    broken = tmp_path / "broken"
+    shutil.copytree(half_done, broken)
+    cell = edit_notebook(broken, "01_tensor", ADD, "return _elementwise(np.add, self, other))")
+    run = self_check(broken, "01", env=no_torch)
+    assert run.returncode == 1
+    assert re.fullmatch(r"01_tensor DOES NOT EXPORT pass \(\d+ tests\), on your last export",
+                        row(run, "01_tensor"))
+    assert (f"01_tensor: does not export: modules/01_tensor/01_tensor.ipynb:cell {cell}: line "
+            in run.stdout)
+    assert "ran on your last export of it (tinytorch/core/tensor.py)" in run.stdout
+    assert "Next: 01_tensor: fix the cell" in run.stdout
+
+
+def test_a_test_that_never_ends_is_stopped_and_the_next_modules_still_run(half_done, no_torch,
+                                                                          tmp_path):
+    stuck = tmp_path / "stuck"
+    shutil.copytree(half_done, stuck)
+    # matmul_loops (Module 01) is used by Module 01's tests only
+    check = '    if a.ndim != 2 or b.ndim != 2:\n        raise ValueError(f"matmul_loops needs'
+    edit_notebook(stuck, "01_tensor", check, "    while True:\n        pass\n" + check)
+    run = self_check(stuck, "01", "02", "--timeout", "3", env=no_torch)
+    assert run.returncode == 1
+    assert row(run, "01_tensor") == "01_tensor ok could not finish"
+    assert re.search(r"01_tensor: the tests could not finish: stopped: test_matmul_loops\w* ran "
+                     r"longer than 3 s \(an endless loop\?\)", run.stdout)
+    assert row(run, "02_activations").startswith("02_activations ok pass (")
+
+
+def test_the_repository_passes(no_torch):
+    """In the repository (the reference notebooks) the checked modules are all green."""
+    run = self_check(ROOT, "01", "09", env=no_torch)
+    assert run.returncode == 0, run.stdout
+    assert row(run, "01_tensor").startswith("01_tensor ok pass (")
+    assert row(run, "09_spatial").startswith("09_spatial ok pass (")
+    assert "All 2 checked modules export and pass their tests" in run.stdout
+
+
+def test_an_unknown_module_is_a_usage_error():
+    run = self_check(ROOT, "42")
+    assert run.returncode == 2
+    assert "no module '42'" in run.stderr and "01_tensor" in run.stderr
+
+
+# ----- the guard in tests/package/conftest.py ---------------------------------------------
+
+def pytest_run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | env
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_guard_refuses_to_test_another_package_than_the_expected_one(tmp_path):
+    """The expected package is a copy, but nothing puts it on the import path: the tests would
+    import the repository's tinytorch/ (or the editable install), and the guard stops them."""
+    shutil.copytree(ROOT / "tinytorch", tmp_path / "tinytorch")
+    package_tests = ROOT / "tests" / "package"
+    run = pytest_run(str(package_tests / "test_01_tensor.py"), "--confcutdir", str(package_tests),
+                     cwd=ROOT, TINYTORCH_EXPECTED_PACKAGE=str(tmp_path / "tinytorch"))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert (f"would test the tinytorch package at {ROOT / 'tinytorch' / '__init__.py'}, but "
+            f"TINYTORCH_EXPECTED_PACKAGE says they must test the one in {tmp_path / 'tinytorch'}"
+            in run.stdout + run.stderr)
+    assert " passed" not in run.stdout + run.stderr  # no test ran
+    # With the copy first on the import path the guard lets the tests run: every self-check
+    # above does that (it sets TINYTORCH_EXPECTED_PACKAGE to its scratch package).
+
+
+def test_guard_checks_the_package_the_tests_actually_imported(tmp_path):
+    """Found in the right place before the tests load, but a test module imports another one."""
+    for name in ("right", "wrong"):
+        (tmp_path / name / "tinytorch").mkdir(parents=True)
+        (tmp_path / name / "tinytorch" / "__init__.py").write_text("")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy(ROOT / "tests" / "package" / "conftest.py", tests)
+    (tests / "test_sneaky.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(tmp_path / 'wrong')!r})\n"
+        "import tinytorch\n\ndef test_nothing():\n    pass\n")
+    run = pytest_run(str(tests), cwd=tmp_path, PYTHONPATH=str(tmp_path / "right"),
+                     TINYTORCH_EXPECTED_PACKAGE=str(tmp_path / "right" / "tinytorch"))
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert f"package at {tmp_path / 'wrong' / 'tinytorch'}" in run.stdout + run.stderr
