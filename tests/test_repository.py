@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import subprocess
 import tomllib
+
+import pytest
 
 from notebooks import ROOT
 
@@ -14,9 +18,19 @@ def normalise(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower() + spec.replace(" ", "")
 
 
+CI_ONLY_EXTRAS = {"browser"}  # installed by .ci/run for the browser test; students need none
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def test_environment_yml_and_pyproject_list_the_same_dependencies():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_side = {normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["course"]}
+    # Every extra but the CI-only ones belongs in the students' conda environment.
+    extras = project()["optional-dependencies"]
+    assert CI_ONLY_EXTRAS <= set(extras), f"pyproject.toml lacks {CI_ONLY_EXTRAS - set(extras)}"
+    pip_side = {normalise(r) for name, requirements in extras.items() if name not in CI_ONLY_EXTRAS
+                for r in requirements} | {normalise(r) for r in project()["dependencies"]}
     conda_side = {normalise(line.split("- ", 1)[1])
                   for line in (ROOT / "environment.yml").read_text()
                   .split("dependencies:", 1)[1].splitlines()
@@ -34,14 +48,56 @@ def readme_command(marker: str) -> str:
     return match.group(1)
 
 
-def test_ci_runs_the_readme_test_command(tmp_path):
-    # Run .ci/run with bash replaced by a recorder, to see the command it would execute.
-    fake = tmp_path / "bash"
-    fake.write_text('#!/bin/sh\nprintf "%s" "$2" > "$RECORD"\n')  # keeps the last command
-    fake.chmod(0o755)
+def fake_tool(folder, name: str, script: str) -> None:
+    (folder / name).write_text(f"#!/bin/sh\n{script}\n")
+    (folder / name).chmod(0o755)
+
+
+def ci_commands(tmp_path, chromium=True, uid=0) -> list[tuple[str, str]]:
+    """Run .ci/run with `bash` replaced by a recorder and a PATH holding only the tools it
+    calls itself, faked or real: returns each command it would run, with the browser
+    variables it would run it with."""
+    bin = tmp_path / "bin"
+    bin.mkdir()
+    record = tmp_path / "ran"
+    fake_tool(bin, "bash", 'printf "%s\\t%s %s\\n" "$2" "$TINYTORCH_REQUIRE_BROWSER" '
+              '"$PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD" >> "$RECORD"')
+    fake_tool(bin, "id", f"echo {uid}")
+    if chromium:
+        fake_tool(bin, "chromium", "exit 0")
+    for tool in ("awk", "dirname"):
+        (bin / tool).symlink_to(shutil.which(tool))
     subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], check=True, capture_output=True,
-                   env={"PATH": f"{tmp_path}:/usr/bin:/bin", "RECORD": str(tmp_path / "ran")})
-    assert (tmp_path / "ran").read_text() == readme_command("test command")
+                   env={"PATH": str(bin), "RECORD": str(record)})
+    return [tuple(line.split("\t")) for line in record.read_text().splitlines()]
+
+
+def test_ci_runs_the_readme_test_command(tmp_path):
+    assert ci_commands(tmp_path)[-1][0] == readme_command("test command")
+
+
+def test_ci_installs_the_browser_test_tools_first_and_requires_them(tmp_path):
+    commands = ci_commands(tmp_path)
+    # exactly the `browser` extra (playwright), into the venv the README command then uses
+    extra = project()["optional-dependencies"]["browser"]
+    assert any(r.startswith("playwright") for r in extra)
+    pip = ".venv/bin/python -m pip install -q "
+    browser = [c for c, _ in commands if c.startswith(pip) and "torch" not in c]
+    assert [shlex.split(c.removeprefix(pip)) for c in browser] == [extra], commands
+    assert [c for c, _ in commands].index(browser[0]) < len(commands) - 1
+    # chromium is there (faked here), so apt is left alone; the test may not skip; no
+    # browser download: nothing runs `playwright install`, and its downloads are switched off
+    assert not [c for c, _ in commands if "apt-get" in c or "playwright install" in c]
+    assert {flags for _, flags in commands} == {"1 1"}
+
+
+@pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
+def test_ci_installs_debian_chromium_when_it_is_missing(tmp_path, uid, sudo):
+    commands = [c for c, _ in ci_commands(tmp_path, chromium=False, uid=uid)]
+    apt = [c for c in commands if "apt-get install" in c]
+    assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
+                   "apt-get install -y -q --no-install-recommends chromium"], commands
+    assert commands.index(apt[0]) < len(commands) - 1
 
 
 def test_readme_commands_set_up_then_run():
