@@ -8,7 +8,11 @@ when an instructor runs nbgrader from this folder (they are git-ignored).
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, NbGraderPreprocessor,
+                                    OverwriteCells, OverwriteKernelspec)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -21,7 +25,60 @@ c.CourseDirectory.source_directory = "modules"
 c.Execute.timeout = 60
 
 # Students who are not in the gradebook yet are added when their first submission is graded.
-c.AutogradeApp.create_student = True
+c.Autograde.create_student = True
+
+
+class RestoreDeletedCells(NbGraderPreprocessor):
+    """Put back the locked cells a submission no longer has, so that deleting a test gains nothing.
+
+    nbgrader restores the source of a locked cell a student edited (OverwriteCells), but a
+    deleted graded cell is only scored 0 and marked "needs manual grade", with nothing in the
+    log, and nbgrader's own add_missing_cells option fails on a test cell that follows a
+    locked markdown cell. This inserts every missing locked cell (tests with their hidden
+    part, given code, text) after the cell that precedes it in the gradebook's list, which is
+    the source notebook's order, so the deleted test runs against the student's code.
+    """
+
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(ids["notebook"], ids["assignment"])
+            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+            source = [(cell.name, cell.cell_type, cell.source, cell.checksum, cell.locked)
+                      for cell in notebook.source_cells]
+        position = -1  # insert after this index: the last source cell found so far
+        for name, cell_type, text, checksum, locked in source:
+            present = [i for i, cell in enumerate(nb.cells)
+                       if cell.metadata.get("nbgrader", {}).get("grade_id") == name]
+            if present:
+                position = present[0]
+            elif locked or name in points:  # nbgrader treats every graded cell as locked
+                self.log.warning("Cell %s was deleted from the submission: restored", name)
+                nb.cells.insert(position + 1, self._cell(name, cell_type, text, checksum, points))
+                position += 1
+        return nb, resources
+
+    @staticmethod
+    def _cell(name, cell_type, text, checksum, points):
+        meta = {"grade": name in points, "grade_id": name, "locked": True, "solution": False,
+                "task": False, "schema_version": 3, "checksum": checksum}
+        if name in points:
+            meta["points"] = points[name]
+        note = "This cell was deleted from the submission; nbgrader put it back for grading."
+        if cell_type == "code":
+            return new_code_cell(f"# {note}\n{text}", metadata={"nbgrader": meta})
+        return new_markdown_cell(f"*{note}*\n\n{text}", metadata={"nbgrader": meta})
+
+
+# nbgrader's default clean-up of a submission before it runs, with deleted cells put back.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    RestoreDeletedCells,
+    CheckCellMetadata,
+]
 
 
 class HideHiddenTestTracebacks(Preprocessor):
