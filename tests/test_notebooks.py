@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 
 from nbclient import NotebookClient
 
-from notebooks import (HIDDEN, NOTEBOOKS, SOLUTION, graded_cells, module_number, nbgrader_meta,
-                       read, regions, solution_cells)
+from notebooks import (HIDDEN, NOTEBOOKS, SOLUTION, _region_indices, graded_cells, module_number,
+                       nbgrader_meta, read, regions, solution_cells)
 
 ANATOMY = ["goal", "concept", "build", "systems analysis", "integration", "summary"]
 
@@ -58,3 +59,34 @@ def test_notebook_has_the_module_anatomy(notebook):
                         for line in c.source.splitlines() if line.startswith("#"))
     missing = [part for part in ANATOMY if part not in headings]
     assert not missing, f"{notebook.name} has no heading for: {missing}"
+
+
+def ends_with_a_value(source: str) -> bool:
+    """True when the code's last statement is an expression that shows a value (not print())."""
+    body = ast.parse(source).body
+    if not body or not isinstance(body[-1], ast.Expr):
+        return False
+    call = body[-1].value
+    return not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "print")
+
+
+def without_hidden_tests(source: str) -> str:
+    lines = source.splitlines()
+    hidden = _region_indices(lines, HIDDEN)
+    return "\n".join(line for i, line in enumerate(lines) if i not in hidden)
+
+
+def test_graded_cells_do_not_end_with_a_value(notebook):
+    # nbgrader reads the value a graded cell displays as a score: a number is partial credit,
+    # anything else is "full credit, but future releases may treat as error". A value shown by a
+    # test must not decide its grade, as graded (hidden tests in) or as released (hidden tests out).
+    showing = [(nbgrader_meta(c)["grade_id"], version) for c in graded_cells(read(notebook))
+               for version, source in (("graded", c.source), ("released", without_hidden_tests(c.source)))
+               if ends_with_a_value(source)]
+    assert not showing, f"graded cells ending with a bare expression (wrap it in print()): {showing}"
+
+
+def test_the_value_check_can_fail():
+    assert ends_with_a_value("x = 1\nexpect_error(ValueError, 'x', f)")
+    assert not ends_with_a_value("x = 1\nprint(expect_error(ValueError, 'x', f))")
+    assert ends_with_a_value(without_hidden_tests("f()\n### BEGIN HIDDEN TESTS\ng = 1\n### END HIDDEN TESTS"))
