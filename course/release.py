@@ -58,7 +58,8 @@ def generate_notebooks(into: Path, names: list[str] | None = None) -> list[str]:
     and gradebook are never touched.
     """
     from nbgrader.apps import NbGraderAPI  # slow to import: only a build needs it
-    from traitlets.config.loader import PyFileConfigLoader
+
+    from grading import course_config  # tests/grading.py (on the path through leaks.py)
 
     # nbgrader runs the `alembic` command by name: find the one of this Python's environment
     # even when it was started as .venv/bin/python without activating the venv.
@@ -68,10 +69,7 @@ def generate_notebooks(into: Path, names: list[str] | None = None) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="tinytorch-nbgrader-") as scratch:
         scratch = Path(scratch)
         shutil.copytree(ROOT / "modules", scratch / "modules", ignore=JUNK)
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-        config.CourseDirectory.root = str(scratch)
-        config.Exchange.root = str(scratch / "exchange")
-        api = NbGraderAPI(config=config)
+        api = NbGraderAPI(config=course_config(scratch))
         for name in names:
             result = api.generate_assignment(name)
             if not result["success"]:

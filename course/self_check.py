@@ -147,11 +147,14 @@ def load_export():
     return module
 
 
-def find_modules() -> dict[str, Path]:
-    """Module folder name -> its notebook, in course order."""
-    found = sorted(p for p in (ROOT / "modules").glob("*/*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts and p.stem == p.parent.name)
-    return {p.parent.name: p for p in found}
+def find_modules(export) -> dict[str, Path]:
+    """Module folder name -> its notebook, in course order: export.py's list of notebooks,
+    without stray ones (a notebook not named after its folder)."""
+    try:
+        found = export.find_notebooks(ROOT / "modules")
+    except export.ExportError:  # no notebooks at all
+        return {}
+    return {p.parent.name: p for p in found if p.stem == p.parent.name}
 
 
 def select(names: list[str], modules: dict[str, Path]) -> list[str]:
@@ -497,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("pytest") is None:
         parser.error(f"pytest is not installed for {sys.executable}; run the check with the "
                      "course's Python (e.g. .venv/bin/python) or `pip install pytest`")
-    modules = find_modules()
+    export = load_export()
+    modules = find_modules(export)
     if not modules:
         parser.error(f"no notebooks in {ROOT / 'modules'}: run this from a copy of the course")
     try:
@@ -508,7 +512,6 @@ def main(argv: list[str] | None = None) -> int:
              else ", ".join(chosen))
     print(f"Self-check of {which} in {ROOT}\nYour notebooks are exported into a "
           "scratch copy of tinytorch/ and tested there; your files are not changed.", flush=True)
-    export = load_export()
     errors = export_errors(export, modules)
     with tempfile.TemporaryDirectory(prefix="tinytorch-self-check-") as folder:
         scratch = Path(folder).resolve()
