@@ -2,48 +2,86 @@
 
     python bench/run.py                 every row
     python bench/run.py mlp_epoch       the rows named
-    python bench/run.py --repeats 21    more repeats for steadier medians
+    python bench/run.py --rounds 5      more rounds for a steadier ratio (default 3)
 
-Every implementation of a row is measured in this one run, on this machine: the median over
-repeats, after a warm-up. The ratio column is tinytorch's time over PyTorch's; a row meets its
-target when the ratio is at or below it. Without PyTorch the torch column says so and the
-other columns still run. Timings live here, never in the tests: machines are noisy.
+Every implementation of a row is measured in this one run, on this machine. Each measurement
+(the median over --repeats calls, after a warm-up) runs in a fresh process of its own, so that
+no implementation inherits the allocator state, caches or threads of another. A row is measured
+in rounds; each round measures every implementation once, in alternating order, and gives one
+ratio, tinytorch's time over PyTorch's, from two measurements taken seconds apart. The table
+shows the median time of each implementation over the rounds, and the median ratio with the
+lowest and highest round. A row meets its target when the median ratio is at or below it.
+Without PyTorch the torch column says so and the other columns still run. Timings live here,
+never in the tests: machines are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import statistics
+import subprocess
 import sys
+from pathlib import Path
 
-from timing import load_torch, median_seconds
+from measure_one import IMPLEMENTATIONS
+from timing import load_torch
 
 ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d"]
+HERE = Path(__file__).resolve().parent
 
 
-def measure(row, repeats: int, torch) -> dict:
-    """Median seconds for each implementation of one row, and what its last run returned
-    (a loss, a count: a check that every implementation did the same work)."""
-    results = {}
-    builders = {"numpy": getattr(row, "numpy_version", None), "tinytorch": row.tinytorch_version,
-                "torch": (lambda: row.torch_version(torch)) if torch else None}
-    for name, build in builders.items():
-        if build is None:
-            continue
-        run = build()
-        results[name] = (median_seconds(run, repeats), run())
-    return results
+def measure_once(row: str, implementation: str, repeats: int) -> dict | None:
+    """{"seconds": median, "result": what the last run returned}, measured in a fresh process;
+    None when the row has no such implementation (or torch is not installed)."""
+    command = [sys.executable, str(HERE / "measure_one.py"), row, implementation,
+               "--repeats", str(repeats)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE)
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {implementation} on row {row} failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def measure(row: str, repeats: int, rounds: int) -> dict:
+    """For each implementation of the row, its measurements over the rounds, in round order."""
+    found: dict = {}
+    for round_number in range(rounds):
+        order = IMPLEMENTATIONS if round_number % 2 == 0 else IMPLEMENTATIONS[::-1]
+        for implementation in order:
+            if round_number and implementation not in found:
+                continue  # the row has no such implementation
+            result = measure_once(row, implementation, repeats)
+            if result is not None:
+                found.setdefault(implementation, []).append(result)
+    return found
 
 
 def fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:9.2f} ms"
 
 
+def report(row, found: dict) -> bool:
+    """Print the row's line and its result line; True when the row misses its target."""
+    time = {k: statistics.median(m["seconds"] for m in v) for k, v in found.items()}
+    ratios = [t["seconds"] / p["seconds"] for t, p in zip(found["tinytorch"], found.get("torch", []))]
+    ratio = statistics.median(ratios) if ratios else None
+    verdict = "" if ratio is None else ("met" if ratio <= row.TARGET else "MISSED")
+    shown = "" if ratio is None else f"{ratio:6.2f}x"
+    spread = "" if len(ratios) < 2 else f"  (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
+    print(f"{row.NAME:<48} {fmt(time.get('numpy')):>12} {fmt(time['tinytorch']):>12} "
+          f"{fmt(time.get('torch')):>12} {shown:>7}  <= {row.TARGET}x {verdict}{spread}")
+    outcome = ", ".join(f"{k} {v[-1]['result']:.4g}" for k, v in found.items())
+    print(f"{'':<48} {row.RESULT}: {outcome}")
+    return verdict == "MISSED"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="*", default=ROWS, help=f"rows to run (default: {ROWS})")
-    parser.add_argument("--repeats", type=int, default=11, help="timed runs per implementation")
+    parser.add_argument("--repeats", type=int, default=11, help="timed runs per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per implementation")
     args = parser.parse_args(argv)
     torch = load_torch()
     if torch is None:
@@ -52,22 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads")
     import numpy
-    print(f"numpy {numpy.__version__}; medians of {args.repeats} runs\n")
+    print(f"numpy {numpy.__version__}; each time is the median of {args.repeats} runs in a fresh "
+          f"process; {args.rounds} rounds per row\n")
     header = f"{'row':<48} {'numpy':>12} {'tinytorch':>12} {'torch':>12} {'ratio':>7}  target"
     print(header + "\n" + "-" * len(header))
     missed = 0
     for name in args.rows:
-        row = importlib.import_module(name)
-        results = measure(row, args.repeats, torch)
-        time = {k: v[0] for k, v in results.items()}
-        ratio = time["tinytorch"] / time["torch"] if "torch" in time else None
-        verdict = "" if ratio is None else ("met" if ratio <= row.TARGET else "MISSED")
-        missed += verdict == "MISSED"
-        print(f"{row.NAME:<48} {fmt(time.get('numpy')):>12} {fmt(time['tinytorch']):>12} "
-              f"{fmt(time.get('torch')):>12} {'' if ratio is None else f'{ratio:6.2f}x':>7}  "
-              f"<= {row.TARGET}x {verdict}")
-        outcome = ", ".join(f"{k} {v[1]:.4g}" for k, v in results.items())
-        print(f"{'':<48} {row.RESULT}: {outcome}")
+        missed += report(importlib.import_module(name), measure(name, args.repeats, args.rounds))
     return 1 if missed else 0
 
 

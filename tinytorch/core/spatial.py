@@ -52,13 +52,13 @@ def _images(x: Any, who: str) -> Tensor:
     return x
 
 
-# About 4 MB of im2col columns per chunk of images: small enough to stay in the CPU's cache.
-_CHUNK_BYTES = 1 << 22
+# About 2 MB of im2col columns per chunk of images: small enough to stay in the CPU's caches.
+_CHUNK_BYTES = 1 << 21
 
 
 def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
     """Slices that cut a batch of n_images into chunks of about _CHUNK_BYTES of im2col columns
-    each (at least one image per chunk): [slice(0, 7), slice(7, 14), ..., slice(63, 64)]."""
+    each (at least one image per chunk): [slice(0, 3), slice(3, 6), ..., slice(63, 64)]."""
     step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
     return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
 
@@ -171,25 +171,30 @@ def col2im(cols: np.ndarray, x_shape: Tuple[int, int, int, int], kernel_size: _P
 
 
 def conv2d_grad_input(grad: np.ndarray, weight: np.ndarray, size: Tuple[int, int],
-                      stride: Tuple[int, int], padding: Tuple[int, int]) -> np.ndarray:
-    """The input's gradient, col2im(W.T @ G, ...), for a batch of n images, without building W.T @ G.
+                      padding: Tuple[int, int]) -> np.ndarray:
+    """The input's gradient of a stride-1 convolution, the same numbers as col2im(W.T @ G, ...),
+    added up in long contiguous runs.
 
-    grad: (n, O, H_out, W_out); weight: (O, C, kh, kw); size: the input's (H, W); stride and
-    padding: pairs. Returns (n, C, H, W). W.T @ G would be a (C*kh*kw, n*H_out*W_out) matrix,
-    kh*kw times larger than the result, written to memory only to be added up again. Its rows
-    for kernel offset (i, j) are weight[:, :, i, j].T @ G: compute each offset's block and add it
-    straight onto the padded images, at the place col2im would put it.
+    grad: (n, O, H_out, W_out); weight: (O, C, kh, kw); size: the input's (H, W); padding: a
+    pair. Returns (n, C, H, W). In the padded images stored flat, row after row, pixel
+    (y + i, x + j) lies i*Wp + j places after pixel (y, x). So with W.T @ G computed for every
+    pixel of the padded images (zero where no window starts), the block of kernel offset (i, j)
+    is added with one slice of the flat images, shifted by i*Wp + j.
     """
-    (kh, kw), (sh, sw), (ph, pw), (h, w) = weight.shape[2:], stride, padding, size
+    (kh, kw), (ph, pw), (h, w) = weight.shape[2:], padding, size
     n, n_out, out_h, out_w = grad.shape
-    g = grad.reshape(n, n_out, out_h * out_w)                  # one (O, H_out*W_out) matrix per image
-    w_offsets = weight.transpose(2, 3, 1, 0).copy()            # w_offsets[i, j] = weight[:, :, i, j].T
-    padded = np.zeros((n, weight.shape[1], h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+    n_in, hp, wp = weight.shape[1], h + 2 * ph, w + 2 * pw
+    length = n * hp * wp                                       # pixels of the n padded images
+    g = np.zeros((n_out, n, hp, wp), dtype=grad.dtype)         # G on the padded grid
+    g[:, :, :out_h, :out_w] = grad.transpose(1, 0, 2, 3)
+    blocks = (weight.reshape(n_out, -1).T @ g.reshape(n_out, length)).reshape(n_in, kh, kw, length)
+    flat = np.zeros((n_in, length + (kh - 1) * wp + kw - 1), dtype=grad.dtype)  # room for the last shift
     for i in range(kh):
         for j in range(kw):
-            block = (w_offsets[i, j] @ g).reshape(n, -1, out_h, out_w)
-            padded[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += block
-    return padded[:, :, ph:ph + h, pw:pw + w]
+            shift = i * wp + j                                 # (y, x) -> (y + i, x + j)
+            flat[:, shift:shift + length] += blocks[:, i, j]
+    padded = flat[:, :length].reshape(n_in, n, hp, wp)
+    return padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
 
 
 @backward_rule("conv2d")
@@ -199,8 +204,8 @@ def _conv2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray
     Chunk by chunk, with G = grad[chunk] as an (O, n*H_out*W_out) matrix, W = weight as an
     (O, C*kh*kw) matrix and cols = im2col(x.data[chunk], ...) recomputed: grad_weight is the sum
     of G @ cols.T (reshaped to weight's shape), and grad_x[chunk] = col2im(W.T @ G, ...), computed
-    by conv2d_grad_input. A gradient is None when its input does not require grad;
-    grad_bias = grad.sum(axis=(0, 2, 3)).
+    by conv2d_grad_input when the stride is (1, 1). A gradient is None when its input does not
+    require grad; grad_bias = grad.sum(axis=(0, 2, 3)).
     """
     x, weight = out.inputs[0], out.inputs[1]
     stride, padding = out.saved["stride"], out.saved["padding"]
@@ -213,8 +218,10 @@ def _conv2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray
         if grad_w_t is not None:
             cols = im2col(x.data[chunk], weight.shape[2:], stride, padding)  # recomputed, not stored
             grad_w_t += cols @ g.T        # (G @ cols.T).T: the orientation BLAS runs faster here
-        if grad_x is not None:
-            grad_x[chunk] = conv2d_grad_input(grad[chunk], weight.data, x.shape[2:], stride, padding)
+        if grad_x is not None and stride == (1, 1):   # long contiguous adds
+            grad_x[chunk] = conv2d_grad_input(grad[chunk], weight.data, x.shape[2:], padding)
+        elif grad_x is not None:                      # strided: the padded grid would be sh*sw times larger
+            grad_x[chunk] = col2im(w_matrix.T @ g, x.data[chunk].shape, weight.shape[2:], stride, padding)
     grad_weight = None if grad_w_t is None else grad_w_t.T.reshape(weight.shape)
     if len(out.inputs) == 2:
         return grad_x, grad_weight
