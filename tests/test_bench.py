@@ -3,6 +3,7 @@ this checks that every row runs and that its implementations did the same work."
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from notebooks import ROOT
 
 
 def test_every_benchmark_row_runs_and_its_implementations_agree():
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--repeats", "1"],
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--repeats", "1", "--rounds", "2"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode in (0, 1), result.stderr  # 1 only says a target was missed
     out = result.stdout
@@ -21,3 +22,33 @@ def test_every_benchmark_row_runs_and_its_implementations_agree():
     sums = re.search(r"sum of the weight gradient: tinytorch (\S+)(?:, torch (\S+))?", out)
     if sums.group(2):
         assert abs(float(sums.group(1)) - float(sums.group(2))) <= 1e-3 * abs(float(sums.group(2)))
+
+
+def test_without_torch_the_torch_column_is_skipped_and_the_rest_runs(tmp_path):
+    (tmp_path / "torch.py").write_text("raise ImportError('no torch here (test)')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "dataloader_epoch",
+                             "--repeats", "1", "--rounds", "1"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "PyTorch is not installed" in result.stdout
+    assert re.search(r"samples delivered: tinytorch 1797\n", result.stdout), result.stdout
+
+
+def test_the_ratio_is_the_median_of_the_rounds_paired_measurements(capsys):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run
+        import conv2d
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    # Round 2 is slow for both: paired, its ratio is still 2; unpaired medians would mix rounds.
+    found = {"tinytorch": [{"seconds": s, "result": 1.0} for s in (0.030, 0.090, 0.033)],
+             "torch": [{"seconds": s, "result": 1.0} for s in (0.020, 0.045, 0.030)]}
+    assert run.report(conv2d, found) is False  # ratios 1.5, 2.0, 1.1: median 1.5 meets <= 2
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "1.50x" in line and "met" in line and "(rounds 1.10-2.00x)" in line, line
+    found["tinytorch"][0]["seconds"] = 0.060  # ratios 3.0, 2.0, 1.1: median 2.0 still meets
+    assert run.report(conv2d, found) is False
+    found["tinytorch"][2]["seconds"] = 0.066  # ratios 3.0, 2.0, 2.2: median 2.2 misses
+    assert run.report(conv2d, found) is True
