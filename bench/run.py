@@ -2,7 +2,7 @@
 
     python bench/run.py                 every row
     python bench/run.py mlp_epoch       the rows named
-    python bench/run.py --rounds 5      more rounds for a steadier ratio (default 3)
+    python bench/run.py --rounds 9      more rounds for a steadier ratio (default 5)
 
 Every implementation of a row is measured in this one run, on this machine. Each measurement
 (the median over --repeats calls, after a warm-up) runs in a fresh process of its own, so that
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="*", default=ROWS, help=f"rows to run (default: {ROWS})")
     parser.add_argument("--repeats", type=int, default=11, help="timed runs per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per implementation")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per implementation")
     args = parser.parse_args(argv)
     torch = load_torch()
     if torch is None:
