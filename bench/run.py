@@ -3,6 +3,7 @@
     python bench/run.py                 every row
     python bench/run.py mlp_epoch       the rows named
     python bench/run.py --rounds 9      more rounds for a steadier ratio (default 5)
+    python bench/run.py --threads 1     every library on one thread (default: each library's own)
 
 Every implementation of a row is measured in this one run, on this machine. Each measurement
 (the median over --repeats calls, after a warm-up) runs in a fresh process of its own, so that
@@ -13,6 +14,11 @@ shows the median time of each implementation over the rounds, and the median rat
 lowest and highest round. A row meets its target when the median ratio is at or below it.
 Without PyTorch the torch column says so and the other columns still run. Timings live here,
 never in the tests: machines are noisy.
+
+By default every library uses its own number of threads (numpy's OpenBLAS and PyTorch both use
+all cores). `--threads N` sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS for the
+measuring processes: with N = 1 the comparison no longer depends on how each library runs and
+parks its threads, which on a shared or virtual machine can vary from minute to minute.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,18 +39,27 @@ ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d"]
 HERE = Path(__file__).resolve().parent
 
 
-def measure_once(row: str, implementation: str, repeats: int) -> dict | None:
+def thread_settings(threads: int | None) -> dict:
+    """The environment of the measuring processes: unchanged, or every library on `threads`."""
+    if threads is None:
+        return dict(os.environ)
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    return {**os.environ, **{name: str(threads) for name in names}}
+
+
+def measure_once(row: str, implementation: str, repeats: int, threads: int | None) -> dict | None:
     """{"seconds": median, "result": what the last run returned}, measured in a fresh process;
     None when the row has no such implementation (or torch is not installed)."""
     command = [sys.executable, str(HERE / "measure_one.py"), row, implementation,
                "--repeats", str(repeats)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
+                          env=thread_settings(threads))
     if done.returncode != 0:
         raise RuntimeError(f"measuring {implementation} on row {row} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def measure(row: str, repeats: int, rounds: int) -> dict:
+def measure(row: str, repeats: int, rounds: int, threads: int | None) -> dict:
     """For each implementation of the row, its measurements over the rounds, in round order."""
     found: dict = {}
     for round_number in range(rounds):
@@ -51,7 +67,7 @@ def measure(row: str, repeats: int, rounds: int) -> dict:
         for implementation in order:
             if round_number and implementation not in found:
                 continue  # the row has no such implementation
-            result = measure_once(row, implementation, repeats)
+            result = measure_once(row, implementation, repeats, threads)
             if result is not None:
                 found.setdefault(implementation, []).append(result)
     return found
@@ -82,21 +98,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rows", nargs="*", default=ROWS, help=f"rows to run (default: {ROWS})")
     parser.add_argument("--repeats", type=int, default=11, help="timed runs per measurement")
     parser.add_argument("--rounds", type=int, default=5, help="measurements per implementation")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for every library (default: each library's own choice)")
     args = parser.parse_args(argv)
     torch = load_torch()
     if torch is None:
         print("PyTorch is not installed: the torch column is skipped "
               "(pip install torch==2.13.0 to compare).")
     else:
-        print(f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads")
+        threads = args.threads or torch.get_num_threads()
+        print(f"PyTorch {torch.__version__} on the CPU, {threads} thread{'s' * (threads > 1)}")
     import numpy
-    print(f"numpy {numpy.__version__}; each time is the median of {args.repeats} runs in a fresh "
-          f"process; {args.rounds} rounds per row\n")
+    blas = "its default threads" if args.threads is None else f"{args.threads} BLAS thread(s)"
+    print(f"numpy {numpy.__version__} with {blas}; each time is the median of {args.repeats} runs "
+          f"in a fresh process; {args.rounds} rounds per row\n")
     header = f"{'row':<48} {'numpy':>12} {'tinytorch':>12} {'torch':>12} {'ratio':>7}  target"
     print(header + "\n" + "-" * len(header))
     missed = 0
     for name in args.rows:
-        missed += report(importlib.import_module(name), measure(name, args.repeats, args.rounds))
+        found = measure(name, args.repeats, args.rounds, args.threads)
+        missed += report(importlib.import_module(name), found)
     return 1 if missed else 0
 
 
