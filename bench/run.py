@@ -89,9 +89,9 @@ def report(row, found: dict) -> bool:
           f"{fmt(time.get('torch')):>12} {shown:>7}  <= {row.TARGET}x {verdict}{spread}")
     outcome = ", ".join(f"{k} {v[-1]['result']:.4g}" for k, v in found.items())
     print(f"{'':<48} {row.RESULT}: {outcome}")
-    if len(ratios) > 1 and max(ratios) > 1.5 * min(ratios):
-        print(f"{'':<48} the rounds disagree by more than 1.5x: this machine's speed changed "
-              f"during the run (see README, Benchmarks); run it again, or with --threads 1")
+    if ratios and min(ratios) <= row.TARGET < max(ratios):
+        print(f"{'':<48} some rounds met the target and some did not: this machine's speed "
+              f"changed during the run (see README, Benchmarks)")
     return verdict == "MISSED"
 
 
