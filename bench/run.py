@@ -39,10 +39,11 @@ ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d"]
 HERE = Path(__file__).resolve().parent
 
 
-def thread_settings(threads: int | None) -> dict:
-    """The environment of the measuring processes: unchanged, or every library on `threads`."""
+def thread_settings(threads: int | None) -> dict | None:
+    """The environment of the measuring processes: None (inherit this one), or every library
+    on `threads`."""
     if threads is None:
-        return dict(os.environ)
+        return None
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
     return {**os.environ, **{name: str(threads) for name in names}}
 
