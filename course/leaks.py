@@ -4,7 +4,7 @@
 
 A *secret line* is a line that the source notebooks in modules/ hold only inside
 `### BEGIN SOLUTION` / `### END SOLUTION` or `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS`
-regions (tests/notebooks.py:secret_lines, the notion the nbgrader tests use), and nowhere
+regions (course/notebooks.py:secret_lines, the notion the nbgrader tests use), and nowhere
 outside such a region in any notebook of the course: a line a student already sees in some
 notebook gives nothing away. The stub lines nbgrader writes (`raise NotImplementedError()`,
 `# YOUR CODE HERE`) are not secret, and lines too plain to carry an answer (`else:`,
@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the markers and secret_lines live with the tests
-
-from notebooks import HIDDEN, NOTEBOOKS, SOLUTION, nbgrader_meta, read, regions, secret_lines  # noqa: E402
+from course.notebooks import HIDDEN, NOTEBOOKS, SOLUTION, nbgrader_meta, read, regions, secret_lines
 
 # Lines too plain to give anything away are not compared: shorter than TRIVIAL_LENGTH and
 # naming fewer than two things (`else:`, `return`, `found = []`, `return found`, `if bias:`).

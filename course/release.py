@@ -33,10 +33,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(HERE), str(ROOT)]  # leaks.py beside this file, export.py at the root
-
-import export  # noqa: E402
-import leaks  # noqa: E402
+import export
+from course import leaks
 
 DEFAULT_OUT = ROOT / "student-release"
 STUDENT_README = HERE / "student" / "README.md"
@@ -59,7 +57,7 @@ def generate_notebooks(into: Path, names: list[str] | None = None) -> list[str]:
     """
     from nbgrader.apps import NbGraderAPI  # slow to import: only a build needs it
 
-    from grading import course_config  # tests/grading.py (on the path through leaks.py)
+    from course.config import course_config  # tests/grading.py (on the path through leaks.py)
 
     # nbgrader runs the `alembic` command by name: find the one of this Python's environment
     # even when it was started as .venv/bin/python without activating the venv.

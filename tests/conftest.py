@@ -15,7 +15,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pytest
 
-from notebooks import NOTEBOOKS, ROOT, assignment
+from course.notebooks import NOTEBOOKS, ROOT, assignment
 
 # nbgrader runs `alembic` (and kernels) by name: find the ones of this interpreter's venv even
 # when the suite is started as .venv/bin/python -m pytest without activating the venv.

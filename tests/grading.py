@@ -8,19 +8,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
-from traitlets.config.loader import PyFileConfigLoader
 
-from notebooks import ROOT
-
-
-def course_config(root: Path, **execute):
-    """The repository's own nbgrader_config.py, pointed at another course root."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.Exchange.root = str(root / "exchange")
-    for name, value in execute.items():
-        setattr(config.Execute, name, value)
-    return config
+from course.config import course_config
 
 
 class Course:

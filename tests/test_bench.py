@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from notebooks import ROOT
+from course.notebooks import ROOT
 
 
 def test_every_benchmark_row_runs_and_its_implementations_agree():

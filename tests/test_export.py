@@ -11,11 +11,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from notebooks import NOTEBOOKS, ROOT
+from course.notebooks import NOTEBOOKS, ROOT
 
-spec = importlib.util.spec_from_file_location("export", ROOT / "export.py")
-export = sys.modules["export"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(export)
+import export
 
 
 def make_notebook(folder: Path, name: str, *sources: str, raw: str | None = None) -> Path:

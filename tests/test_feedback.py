@@ -10,8 +10,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from grading import course_config
-from notebooks import ROOT
+from course.config import course_config
+from course.notebooks import ROOT
 
 SECRET = "assert 2 + 2 == 5, 'the secret hidden check'"
 

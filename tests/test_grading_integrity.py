@@ -23,9 +23,9 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
                                     OverwriteCells, OverwriteKernelspec)
 
-from grading import course_config
+from course.config import course_config
 from mutations import MUTATIONS
-from notebooks import NOTEBOOKS, ROOT, graded_cells, nbgrader_meta, read
+from course.notebooks import NOTEBOOKS, ROOT, graded_cells, nbgrader_meta, read
 
 RUNNER = ROOT / "tests" / "run_cells.py"
 CELLS = {nbgrader_meta(cell)["grade_id"]: (path, index, cell)

@@ -33,9 +33,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeFetchFeedback, ExchangeSubmit
 from nbgrader.plugins import CsvExportPlugin
 
-from grading import course_config
+from course.config import course_config
 from mutations import MUTATIONS
-from notebooks import (HIDDEN, ROOT, SOLUTION, graded_cells, nbgrader_meta, read, secret_lines,
+from course.notebooks import (HIDDEN, ROOT, SOLUTION, graded_cells, nbgrader_meta, read, secret_lines,
                        solution_cells)
 
 COURSE_ID = "tinytorch"  # the exchange keeps each course's files under its id

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebooks import ROOT
+from course.notebooks import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"  # the `artifacts` fixture's folder
 NOTEBOOK = "modules/08_dataloader/08_dataloader.ipynb"

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from notebooks import ROOT
+from course.notebooks import ROOT
 
 MILESTONES = ROOT / "milestones"
 ACCURACY_LINE = re.compile(r"^test accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (.+)$", re.MULTILINE)

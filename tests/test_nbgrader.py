@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from notebooks import (HIDDEN, SOLUTION, assignment, graded_cells, nbgrader_meta, read,
+from course.notebooks import (HIDDEN, SOLUTION, assignment, graded_cells, nbgrader_meta, read,
                        secret_lines, solution_cells)
 
 HANG_TIMEOUT = 10  # seconds; every reference cell finishes well within it

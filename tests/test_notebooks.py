@@ -8,7 +8,7 @@ from collections import Counter
 
 from nbclient import NotebookClient
 
-from notebooks import (HIDDEN, NOTEBOOKS, SOLUTION, _region_indices, graded_cells, module_number,
+from course.notebooks import (HIDDEN, NOTEBOOKS, SOLUTION, _region_indices, graded_cells, module_number,
                        nbgrader_meta, read, regions, solution_cells)
 
 ANATOMY = ["goal", "concept", "build", "systems analysis", "integration", "summary"]

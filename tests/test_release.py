@@ -24,11 +24,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebooks import HIDDEN, NOTEBOOKS, ROOT, SOLUTION, assignment, read, secret_lines
+from course.notebooks import HIDDEN, NOTEBOOKS, ROOT, SOLUTION, assignment, read, secret_lines
 
-sys.path.insert(0, str(ROOT / "course"))
-import leaks  # noqa: E402
-import release  # noqa: E402
+from course import leaks, release
 
 JUNK = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 # Subprocesses must import the release's tinytorch: nothing from this run may point elsewhere.

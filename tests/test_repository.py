@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from notebooks import ROOT
+from course.notebooks import ROOT
 
 
 def normalise(requirement: str) -> str:

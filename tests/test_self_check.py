@@ -20,11 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebooks import NOTEBOOKS, ROOT, assignment
+from course.notebooks import NOTEBOOKS, ROOT, assignment
 
-spec = importlib.util.spec_from_file_location("export", ROOT / "export.py")
-export = sys.modules["export"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(export)
+import export
 
 SOLVED = {"01_tensor", "02_activations", "03_layers"}
 COPIED = ["export.py", "pyproject.toml", "course/self_check.py", "tests/package", "datasets/tiny"]

@@ -1,4 +1,9 @@
-"""Reading the course notebooks: shared by the tests (plain functions, no fixtures)."""
+"""Reading the course notebooks: the notions the course tools and the tests share.
+
+The markers nbgrader reads, the graded and solution cells of a notebook, and the *secret
+lines* (lines that only solution or hidden-test regions hold), which the release, the leak
+check and the nbgrader tests all compare against.
+"""
 
 from __future__ import annotations
 
