@@ -1,11 +1,13 @@
 """Run a notebook's code cells in plain Python processes, the way nbgrader's kernel runs them.
 
-    echo '["NOTEBOOK", [UNTIL], [UNTIL, CELL, OLD, NEW], ...]' | python tests/run_cells.py
+    echo '["NOTEBOOK", [UNTIL], [UNTIL, CELL, OLD, NEW], [UNTIL, [[CELL, OLD, NEW], ...]], ...]' \
+        | python tests/run_cells.py
 
 Each [UNTIL, ...] is one run: every code cell of NOTEBOOK, in order, in one namespace, up to and
 including the cell whose grade_id is UNTIL. As in nbgrader's autograde, an error in one cell is
 recorded and the next cell still runs. With CELL, OLD, NEW, the cell whose grade_id is CELL
-runs with OLD replaced by NEW (a student's mistake, for the mutation check). Prints a JSON list
+runs with OLD replaced by NEW (a student's mistake, for the mutation check; a differently
+written right answer, for the alternates); a list of such edits applies them all. Prints a JSON list
 with one object per run: grade_id -> None if that cell ran cleanly, else "ErrorType: message".
 
 Every run happens in its own forked child of this process: notebooks change process-wide state
@@ -28,7 +30,7 @@ import sys
 RUN_LIMIT = 120  # seconds; a mutation that makes a cell loop forever ends its run here
 
 
-def run(path: str, until: str, mutation: list | None = None) -> dict:
+def run(path: str, until: str, edits: list) -> dict:
     with open(path, encoding="utf-8") as f:
         cells = json.load(f)["cells"]
     namespace = {"__name__": "__main__"}
@@ -36,8 +38,9 @@ def run(path: str, until: str, mutation: list | None = None) -> dict:
     for cell in cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         source = "".join(cell["source"])
-        if mutation and grade_id == mutation[0]:
-            source = source.replace(mutation[1], mutation[2])
+        for cell_id, old, new in edits:
+            if grade_id == cell_id:
+                source = source.replace(old, new)
         if cell["cell_type"] == "code":
             error = None
             try:
@@ -52,7 +55,7 @@ def run(path: str, until: str, mutation: list | None = None) -> dict:
     raise LookupError(f"{path} has no cell with grade_id {until!r}")
 
 
-def run_in_child(path: str, until: str, mutation: list) -> dict:
+def run_in_child(path: str, until: str, edits: list) -> dict:
     """run() in a forked child; its report comes back through a pipe."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -60,7 +63,7 @@ def run_in_child(path: str, until: str, mutation: list) -> dict:
         os.close(read_end)
         signal.alarm(RUN_LIMIT)
         try:
-            report = run(path, until, mutation or None)
+            report = run(path, until, edits)
         except BaseException as exc:
             report = {"run_cells.py": f"{type(exc).__name__}: {exc}"}
         with os.fdopen(write_end, "w") as pipe:
@@ -84,4 +87,6 @@ if __name__ == "__main__":
     notebook, *runs = json.load(sys.stdin)
     notebook = os.path.abspath(notebook)
     os.chdir(os.path.dirname(notebook))  # where the kernel would run
-    print(json.dumps([run_in_child(notebook, until, mutation) for until, *mutation in runs]))
+    runs = [(until, edit[0] if edit and isinstance(edit[0], list) else [edit] if edit else [])
+            for until, *edit in runs]  # [UNTIL, CELL, OLD, NEW] is one edit, [UNTIL, [...]] several
+    print(json.dumps([run_in_child(notebook, until, edits) for until, edits in runs]))
