@@ -113,8 +113,8 @@ class CrossEntropyLoss(Loss):
 
         1. Check, with errors that say what to do:
            - TypeError if targets.dtype.kind is not "i" or "u" (floats and bools fail):
-             say to pass class indices, e.g. labels.astype(np.int64), and for one-hot rows
-             labels.argmax(axis=1);
+             name the dtype you got, and say to pass class indices, e.g.
+             labels.astype(np.int64), and for one-hot rows labels.argmax(axis=1);
            - ValueError if logits are not 2-D (name the shape), if targets do not have shape
              (N,) (name both shapes), or if a target is outside [0, C) (name the value and C).
         2. lse = logsumexp(z) and probs = np.exp(z - lse), for z = logits.data.
