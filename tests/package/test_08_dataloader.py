@@ -6,6 +6,8 @@ the ASCII renderer. PyTorch's DataLoader is the reference for batch counts and s
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -70,6 +72,9 @@ def test_tensor_dataset_samples_and_batches(dataset, digits):
     image, label = dataset[-1]
     assert (image.shape, image.dtype, label.shape, label.dtype) == ((8, 8), np.float32, (), np.int64)
     np.testing.assert_array_equal(image.data, images[-1])
+    first = dataset[-1797]  # negative indices count from the end, down to -len(dataset)
+    np.testing.assert_array_equal(first[0].data, images[0])
+    assert first[1].item() == labels[0]
     batch = dataset.get_batch(np.array([7, 7, 0]))
     np.testing.assert_array_equal(batch[0].data, images[[7, 7, 0]])
     np.testing.assert_array_equal(batch[1].data, labels[[7, 7, 0]])
@@ -84,18 +89,23 @@ def test_every_dtype_is_kept(dtype):
     assert next(iter(DataLoader(ds, batch_size=2, collate_fn=default_collate)))[0].dtype == dtype
 
 
-@pytest.mark.parametrize("make_args, error, words", [
-    (lambda: (), ValueError, ["at least one"]),
-    (lambda: (np.zeros(3), ), TypeError, ["numpy.ndarray", "Tensor("]),
-    (lambda: ([1, 2, 3], ), TypeError, ["list"]),
-    (lambda: (Tensor(1.0), ), ValueError, ["0-d"]),
-    (lambda: (Tensor(np.zeros((4, 2))), Tensor(np.zeros(3))), ValueError, ["[4, 3]"]),
+@pytest.mark.parametrize("make_args, error, numbers, words", [
+    (lambda: (), ValueError, [], []),
+    (lambda: (np.zeros(3), ), TypeError, ["0"], ["ndarray"]),      # its position and its type
+    (lambda: (Tensor(np.zeros(3)), [1, 2, 3]), TypeError, ["1"], ["list"]),
+    (lambda: (Tensor(1.0), ), ValueError, [], []),
+    (lambda: (Tensor(np.zeros((4, 2))), Tensor(np.zeros(3))), ValueError, ["4", "3"], []),  # every length
 ])
-def test_tensor_dataset_rejects_bad_input(make_args, error, words):
+def test_tensor_dataset_rejects_bad_input(make_args, error, numbers, words):
+    """The docstring promises the error type, and for a wrong type its position and type name,
+    for unequal lengths every length; nothing about the wording."""
     args = make_args()  # built in the test: a stub Tensor fails this test, not the file's loading
     with pytest.raises(error) as raised:
         TensorDataset(*args)
-    assert all(word in str(raised.value) for word in words), str(raised.value)
+    message = str(raised.value)
+    missing = [n for n in numbers if n not in re.findall(r"\d+", message)]
+    missing += [w for w in words if w not in message]
+    assert not missing, f"the message should name {missing}; it was: {message!r}"
 
 
 @pytest.mark.parametrize("index, error", [(1797, IndexError), (-1798, IndexError), (1.0, TypeError),
@@ -119,6 +129,12 @@ def test_default_collate_stacks_position_by_position():
     assert default_collate([np.zeros(3), np.ones(3)]).shape == (2, 3)
 
 
+def test_default_collate_of_one_sample_is_a_batch_of_one():
+    x, y = default_collate([(Tensor([1.0, 2.0]), 3)])
+    assert (x.shape, y.shape) == ((1, 2), (1,)) and y.data.tolist() == [3]
+    assert default_collate([Tensor([[5.0]])]).shape == (1, 1, 1)
+
+
 # ----- the DataLoader --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n", [1, 5, 31, 32, 33, 1797])
@@ -131,6 +147,13 @@ def test_batch_count_and_sizes(n, batch_size, drop_last):
     full, rest = divmod(n, batch_size)
     expected = [batch_size] * full + ([] if drop_last or rest == 0 else [rest])
     assert sizes == expected and len(loader) == len(expected)
+
+
+def test_the_default_batch_size_is_one_as_in_pytorch(dataset):
+    loader = DataLoader(dataset)
+    first = next(iter(loader))
+    assert len(loader) == 1797 and (first[0].shape, first[1].shape) == ((1, 8, 8), (1,))
+    assert (loader.batch_size, loader.shuffle, loader.drop_last) == (1, False, False)
 
 
 def test_digits_epoch_at_batch_32(dataset):
@@ -160,7 +183,9 @@ def test_same_seed_same_sequence_of_epochs(digits):
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert all(np.array_equal(x, y) for x, y in zip(a, two_epochs(generator=np.random.default_rng(3))))
     assert not np.array_equal(a[0], two_epochs(seed=4)[0])
-    assert not np.array_equal(two_epochs()[0], two_epochs()[0])  # unseeded: a different run
+    unseeded = two_epochs()[0]
+    assert not np.array_equal(unseeded, two_epochs()[0])  # unseeded: a different run
+    assert not np.array_equal(unseeded, two_epochs(seed=0)[0])  # and not seed 0
 
 
 def test_without_shuffle_the_order_is_the_dataset_order(digits):
@@ -284,6 +309,16 @@ def test_crop_cuts_windows_of_the_padded_images(digits, chw):
         RandomCrop(9)(x)
 
 
+def test_crop_reaches_every_position_from_first_to_last():
+    image = np.arange(1.0, 65.0, dtype=np.float32).reshape(8, 8)  # every pixel different from 0
+    out = RandomCrop(8, padding=1)(Tensor(np.tile(image, (300, 1, 1))), np.random.default_rng(0)).data
+    padded = np.pad(image, 1)
+    corners = {(top, left) for top in range(3) for left in range(3)}
+    seen = {corner for crop in out for corner in corners
+            if np.array_equal(crop, padded[corner[0]:corner[0] + 8, corner[1]:corner[1] + 8])}
+    assert seen == corners, f"300 crops with padding 1 should start at all 9 corners, saw {sorted(seen)}"
+
+
 def test_normalize_and_compose(chw):
     mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.5]
     expected = (chw.data - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1))
@@ -294,6 +329,15 @@ def test_normalize_and_compose(chw):
         Normalize(0.5, 0.0)
     with pytest.raises(ValueError):
         Normalize(mean, std)(Tensor(np.zeros((2, 4, 4))))
+
+
+@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64),
+                                             (np.int64, np.float32), (np.uint8, np.float32)])
+def test_normalize_keeps_floats_and_makes_other_inputs_float32(dtype, expected):
+    x = Tensor(np.arange(24).reshape(2, 3, 4) % 5, dtype=dtype)
+    out = Normalize(1.0, 2.0)(x)
+    assert out.dtype == expected
+    np.testing.assert_allclose(out.data, (np.arange(24).reshape(2, 3, 4) % 5 - 1.0) / 2.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize("transform", [RandomHorizontalFlip(), RandomCrop(4), Normalize(0.0, 1.0)])

@@ -238,7 +238,8 @@ class DataLoader:
       get_batch(indices) and no collate_fn is given, each batch is fetched with one call.
     - batch_size, shuffle, drop_last, collate_fn: as in PyTorch's DataLoader.
     - seed or generator: the source of randomness for shuffling and transforms, a numpy
-      Generator or a seed to make one; with neither, an unseeded generator.
+      Generator or a seed to make one; with neither, a fresh unseeded generator
+      (np.random.default_rng()), so two unseeded loaders shuffle differently.
     - transform: called as transform(inputs, generator) on the first element of every batch
       (the inputs), e.g. Compose([RandomCrop(8, padding=1), Normalize(0.5, 0.5)]).
     """
@@ -301,7 +302,8 @@ class DataLoader:
 
         The order of the indices is `self.generator.permutation(N)` when shuffling (drawn as
         the epoch starts, so every epoch gets a fresh one) and `np.arange(N)` otherwise. With
-        drop_last, a last group shorter than batch_size is skipped. Use `yield`.
+        drop_last, a last group shorter than batch_size is skipped (a full one is kept): an
+        epoch yields exactly len(self) batches. Use `yield`.
         """
         n = len(self.dataset)
         order = self.generator.permutation(n) if self.shuffle else np.arange(n)
