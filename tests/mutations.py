@@ -135,6 +135,33 @@ MUTATIONS = [
     Mutation("05-autograd-test-loss-rules", "05-autograd-loss-rules",
              "grad_logits *= grad / n", "grad_logits *= grad",
              "cross-entropy's backward forgets to divide by the batch size"),
+    Mutation("05-autograd-test-backward", "05-autograd-backward",
+             "grads[x] = grads[x] + g", "grads[x] += g",
+             "adds gradients in place: add's rule returns one array for both inputs, so "
+             "(p + q) + p * q gives 6 and 6 instead of 4 and 3"),
+    Mutation("05-autograd-test-backward", "05-autograd-backward",
+             "node.grad = Tensor(node.grad.data + grad, dtype=dtype)",
+             "node.grad = Tensor(node.grad.data + grad)",
+             "accumulates without dtype=: a float64 leaf's .grad turns float32 on the second "
+             "backward()"),
+    Mutation("05-autograd-test-backward", "05-autograd-backward",
+             "node.grad = Tensor(node.grad.data + grad, dtype=dtype)",
+             "node.grad.data += grad",
+             "accumulates into the existing .grad array in place instead of a new Tensor"),
+    Mutation("05-autograd-test-unbroadcast", "05-autograd-unbroadcast",
+             "    if extra < 0 or any(n != 1 and n != grad.shape[extra + i] for i, n in enumerate(shape)):\n"
+             "        raise ValueError(",
+             "    if extra < 0:\n        raise ValueError(",
+             "no check that the input shape broadcasts to the gradient's: a (4, 3) gradient is "
+             "silently reshaped to (3, 4)"),
+    Mutation("05-autograd-test-shape-rules", "05-autograd-shape-rules",
+             "    if _wants_grad(b):", "    if b.requires_grad:",
+             "asks b.requires_grad, which a constant operand (x @ [[1.], [2.]], recorded as a "
+             "numpy array) does not have"),
+    Mutation("05-autograd-test-loss-rules", "05-autograd-loss-rules",
+             "grad_logits = probs.copy()", "grad_logits = probs",
+             "cross-entropy's backward edits the saved probs in place, so a second backward() "
+             "is wrong"),
     # ----- 06 optimizers ---------------------------------------------------------------------
     Mutation("06-optimizers-test-base", "06-optimizers-base",
              "for p in self.params:\n            p.grad = None",

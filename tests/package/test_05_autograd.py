@@ -260,6 +260,29 @@ def test_autograd_adds_nothing_to_the_tensor_class():
     assert not defined_elsewhere
 
 
+def test_gradients_are_added_out_of_place():
+    # add's rule gives both of its inputs the very same array: adding into it in place would
+    # change the gradient of the other input too (6 and 6 instead of 4 and 3).
+    p = Tensor(2.0, dtype=np.float64, requires_grad=True)
+    q = Tensor(3.0, dtype=np.float64, requires_grad=True)
+    ((p + q) + p * q).backward()
+    assert (p.grad.item(), q.grad.item()) == pytest.approx((4.0, 3.0)), (
+        f"(p + q) + p * q at p = 2, q = 3: expected gradients 4 and 3, got {p.grad.item()} and {q.grad.item()}")
+    a = Tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    b = Tensor([3.0, 4.0], dtype=np.float64, requires_grad=True)
+    s = a + b
+    (s * s + s * a + b).sum().backward()  # d/da = 2s + s + a, d/db = 2s + a + 1
+    np.testing.assert_allclose(a.grad.data, 3 * (a.data + b.data) + a.data)
+    np.testing.assert_allclose(b.grad.data, 2 * (a.data + b.data) + a.data + 1)
+
+
+def test_leaves_of_one_add_get_gradients_that_do_not_share_memory():
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    q = Tensor([3.0, 4.0], requires_grad=True)
+    (p + q).backward(np.ones(2))
+    assert not np.shares_memory(p.grad.data, q.grad.data), "p.grad and q.grad share one array"
+
+
 def test_repeated_use_adds_the_gradients():
     x = Tensor(3.0, dtype=np.float64, requires_grad=True)
     y = x * 2
@@ -281,12 +304,58 @@ def test_gradients_accumulate_over_backward_calls_until_set_to_none():
     np.testing.assert_allclose(w.grad.data, [4.0, 8.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_accumulated_gradients_keep_the_leaf_dtype(dtype):
+    w = Tensor([1.0, 2.0], dtype=dtype, requires_grad=True)
+    for calls in (1, 2, 3):
+        (w * 3).sum().backward()
+        assert w.grad.dtype == dtype, (
+            f"after backward() number {calls}, a {np.dtype(dtype)} leaf's .grad is {w.grad.dtype}")
+    np.testing.assert_allclose(w.grad.data, [9.0, 9.0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_backward_changes_no_value_of_the_graph(case):
+    """Rules read the inputs, outputs and saved arrays of the forward pass and never edit them:
+    a second backward() of the same graph adds exactly the same gradients again."""
+    inputs = leaves(case)
+    out = case.ours(*inputs)
+    nodes = topological_order(out)
+    before = [(node.data.copy(), {k: v.copy() for k, v in node.saved.items() if isinstance(v, np.ndarray)})
+              for node in nodes]
+    upstream = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(upstream)
+    first = [x.grad.data.copy() for x in inputs]
+    out.backward(upstream)
+    for node, (data, saved) in zip(nodes, before):
+        np.testing.assert_array_equal(node.data, data, err_msg=f"{case.name}: backward() changed the values of a {node.op or 'leaf'} node")
+        for key, value in saved.items():
+            np.testing.assert_array_equal(node.saved[key], value, err_msg=f"{case.name}: backward() changed saved[{key!r}] of {node.op}")
+    for k, x in enumerate(inputs):
+        np.testing.assert_allclose(x.grad.data, 2 * first[k], rtol=1e-12, atol=1e-12,
+                                   err_msg=f"{case.name}: a second backward() should add the same gradient of input {k}")
+
+
 def test_only_leaves_keep_grad():
     x = Tensor([1.0, 2.0], requires_grad=True)
     h = x * 2
     y = (h * h).sum()
     y.backward()
     assert h.grad is None and y.grad is None and x.grad is not None
+
+
+@pytest.mark.parametrize("constant", [[[1.0], [2.0]], np.array([[1.0], [2.0]]), [1.0, 2.0]],
+                         ids=["list", "ndarray", "1-D list"])
+def test_matmul_with_a_constant_operand(constant):
+    x = Tensor([[1.0, 2.0], [3.0, 4.0]], dtype=np.float64, requires_grad=True)
+    out = x @ constant
+    out.backward(np.ones(out.shape))
+    column = np.asarray(constant, dtype=np.float64).reshape(1, 2)
+    np.testing.assert_allclose(x.grad.data, np.ones((2, 1)) @ column)
+    x.grad = None
+    out = np.asarray(constant).reshape(1, 2).tolist() @ x  # the constant on the left
+    out.backward(np.ones(out.shape))
+    np.testing.assert_allclose(x.grad.data, column.T @ np.ones((1, 2)))
 
 
 def test_data_and_constants_get_no_gradient():
@@ -386,6 +455,15 @@ def test_detach_cuts_the_graph():
     np.testing.assert_allclose(x.grad.data, [3.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_detach_keeps_the_numbers_and_the_dtype(dtype):
+    x = Tensor([[1.5, -2.0]], dtype=dtype, requires_grad=True)
+    d = x.detach()
+    assert d.dtype == dtype, f"x.detach() of a {np.dtype(dtype)} tensor should keep its dtype, got {d.dtype}"
+    assert d.shape == x.shape and np.shares_memory(d.data, x.data), "detach() shares the numbers"
+    assert not d.requires_grad and d.op is None and d.grad is None
+
+
 # ----- errors --------------------------------------------------------------------------------
 def test_backward_without_gradient_needs_one_element():
     x = Tensor([1.0, 2.0], requires_grad=True)
@@ -394,19 +472,43 @@ def test_backward_without_gradient_needs_one_element():
 
 
 def test_backward_on_a_tensor_that_does_not_require_grad():
-    with pytest.raises(RuntimeError, match="requires_grad"):
+    with pytest.raises(RuntimeError):
         Tensor([1.0]).backward()
     x = Tensor([1.0], requires_grad=True)
     with no_grad():
         y = x * 2
-    with pytest.raises(RuntimeError, match="no_grad"):
+    with pytest.raises(RuntimeError):
         y.backward()
 
 
 def test_gradient_of_the_wrong_shape():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
+    with pytest.raises(ValueError) as error:
         (x * 2).backward(np.ones(2))
+    assert "(2,)" in str(error.value) and "(3,)" in str(error.value), (
+        f"the ValueError should name both shapes, (2,) and (3,); its message was: {error.value}")
+
+
+@pytest.mark.parametrize("grad_shape, shape", [((4, 3), (3, 4)), ((2, 3), (2,)), ((3,), (1, 3)),
+                                               ((2, 3), (3, 3)), ((2, 3), (2, 2, 3))])
+def test_unbroadcast_refuses_a_shape_that_does_not_broadcast(grad_shape, shape):
+    with pytest.raises(ValueError) as error:
+        unbroadcast(np.ones(grad_shape), shape)
+    assert str(grad_shape) in str(error.value) and str(shape) in str(error.value), (
+        f"the ValueError should name both shapes, {grad_shape} and {shape}; its message was: {error.value}")
+
+
+def test_a_rule_returning_a_gradient_of_the_wrong_shape_is_an_error(monkeypatch):
+    # A buggy rule: the gradient of a (2, 3) input comes back transposed, (3, 2). It has the
+    # right number of elements, so reshaping or summing it would hide the bug.
+    monkeypatch.setitem(BACKWARD_RULES, "transposed-by-mistake", lambda grad, out: (grad.T,))
+    x = Tensor(np.ones((2, 3)), dtype=np.float64, requires_grad=True)
+    y = wrap_result(x.data * 2, "transposed-by-mistake", x)
+    with pytest.raises(ValueError) as error:
+        y.backward(np.ones((2, 3)))
+    assert "(2, 3)" in str(error.value) and "(3, 2)" in str(error.value), (
+        f"the ValueError should name both shapes, (2, 3) and (3, 2); its message was: {error.value}")
+    assert x.grad is None
 
 
 def test_an_operation_without_a_rule():

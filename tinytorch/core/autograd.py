@@ -22,6 +22,9 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     inputs (it broadcasts to grad.shape). Return an array of exactly `shape` (a tuple), in the
     dtype of `grad`. Return `grad` itself when the shapes already agree.
 
+    If `shape` does not broadcast to grad.shape, the gradient came from a buggy backward rule:
+    raise a ValueError that names both shapes.
+
     >>> unbroadcast(np.ones((4, 3)), (3,))
     array([4., 4., 4.])
     >>> unbroadcast(np.ones((4, 3)), (4, 1)).shape
@@ -33,6 +36,9 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     if grad.ndim >= 2 and grad.shape[1:] == shape:  # a bias added to a batch: the common case
         return grad.sum(axis=0)
     extra = grad.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != grad.shape[extra + i] for i, n in enumerate(shape)):
+        raise ValueError(f"a gradient of shape {grad.shape} does not fit an input of shape "
+                         f"{shape}: {shape} does not broadcast to {grad.shape}")
     axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
                                        if n == 1 and grad.shape[extra + i] != 1)
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
@@ -139,7 +145,8 @@ def backward(tensor: Tensor, gradient: Any = None) -> None:
     Raises:
         RuntimeError: `tensor` does not require grad; `gradient` is missing for a tensor of more
             than one element; an operation in the graph has no backward rule.
-        ValueError: `gradient` does not have the tensor's shape.
+        ValueError: `gradient` does not have the tensor's shape; a backward rule returned a
+            gradient that does not fit its input (raised by unbroadcast).
     """
     if not tensor.requires_grad:
         raise RuntimeError(
