@@ -20,13 +20,15 @@ def as_array(data: Any, dtype: _DTypeLike = None) -> np.ndarray:
     """Convert `data` to a numpy array that follows tinytorch's dtype policy.
 
     Floating-point data becomes float32, integer data int64, and bool stays bool. An explicit
-    `dtype` (bool, an integer or a float type) wins. No copy is made when `data` is already an
-    array of the target dtype.
+    `dtype` (bool, an integer or a float type) wins, but the data is checked all the same. No
+    copy is made when `data` is already an array of the target dtype: the result shares its
+    memory.
 
     Raises:
         ValueError: for ragged nested lists; the message contains the word "ragged".
         TypeError: for data or a dtype that is not bool, integer or float (strings, None,
-            complex numbers); the message names the dtype, e.g. "complex128" or "object".
+            complex numbers), whether or not `dtype` is given; the message names the dtype,
+            e.g. "complex128" or "object".
 
     >>> as_array([[1, 2], [3, 4]]).dtype
     dtype('int64')
@@ -150,7 +152,8 @@ def _elementwise(fn: Callable, a: Any, b: Any) -> "Tensor":
     `try:` and raise your own message in `except ValueError:` (`np.shape` works on numbers
     too: it gives `()`). Checking first with `np.broadcast_shapes` works as well, but costs
     time on every operation, and most operations are fine. Finish with
-    `wrap_result(result, fn.__name__, a, b)`.
+    `wrap_result(result, fn.__name__, a, b)`, with `a` and `b` as they were passed. Your
+    operators pass np.subtract, np.multiply and np.divide (see the table above `wrap_result`).
     """
     x, y = _unwrap(a), _unwrap(b)
     try:
@@ -275,6 +278,7 @@ class Tensor:
         return _elementwise(np.true_divide, other, self)
 
     def __neg__(self) -> "Tensor":
+        """-self, element-wise: `wrap_result(result, "negative", self)`."""
         return wrap_result(np.negative(self.data), "negative", self)
 
     # ----- d. matrix multiply ---------------------------------------------------------
@@ -327,6 +331,7 @@ class Tensor:
         One dimension may be -1 (numpy infers it). If the sizes do not match, raise a
         ValueError naming the tensor's shape and the requested shape, e.g.
         "cannot reshape a tensor of shape (6,) into shape (4, 2)".
+        Finish with `wrap_result(result, "reshape", self)`.
         """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -341,7 +346,11 @@ class Tensor:
 
     def transpose(self, *axes: Union[int, Sequence[int]]) -> "Tensor":
         """Permute the axes: with no arguments reverse them (a matrix becomes its transpose);
-        `t.transpose(1, 0, 2)` or `t.transpose((1, 0, 2))` gives the new order explicitly."""
+        `t.transpose(1, 0, 2)` or `t.transpose((1, 0, 2))` gives the new order explicitly.
+
+        Finish with `wrap_result(result, "transpose", self, axes=axes)`, where `axes` is None
+        when no axes were given and otherwise the tuple of axes, e.g. (1, 0, 2).
+        """
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         axes = axes or None
@@ -354,7 +363,11 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         """numpy indexing that returns a Tensor: `t[0]`, `t[1:3]`, `t[:, 0]`, `t[mask]`,
         `t[[0, 2]]`. A Tensor used as an index (a bool mask or integer positions), alone or
-        inside a tuple, is replaced by its array."""
+        inside a tuple, is replaced by its array.
+
+        Finish with `wrap_result(result, "getitem", self, index=index)`, with the index numpy
+        used (Tensors replaced by their arrays).
+        """
         if isinstance(index, tuple):
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
         elif isinstance(index, Tensor):
@@ -364,17 +377,26 @@ class Tensor:
     # ----- f. reductions --------------------------------------------------------------
     def sum(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
         """Sum over `axis` (None: all axes; an int; or a tuple of ints). With keepdims=True the
-        reduced axes stay, with length 1, so the result broadcasts against the input."""
+        reduced axes stay, with length 1, so the result broadcasts against the input.
+
+        Finish with `wrap_result(result, "sum", self, axis=axis, keepdims=keepdims)`.
+        """
         return wrap_result(np.sum(self.data, axis=axis, keepdims=keepdims), "sum", self,
                            axis=axis, keepdims=keepdims)
 
     def mean(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
-        """Mean over `axis`, like `sum`. The mean of integers or bools is float32."""
+        """Mean over `axis`, like `sum`. The mean of integers or bools is float32.
+
+        Finish with `wrap_result(result, "mean", self, axis=axis, keepdims=keepdims)`.
+        """
         return wrap_result(np.mean(self.data, axis=axis, keepdims=keepdims), "mean", self,
                            axis=axis, keepdims=keepdims)
 
     def max(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over `axis`, like `sum`."""
+        """Maximum over `axis`, like `sum`.
+
+        Finish with `wrap_result(result, "max", self, axis=axis, keepdims=keepdims)`.
+        """
         return wrap_result(np.max(self.data, axis=axis, keepdims=keepdims), "max", self,
                            axis=axis, keepdims=keepdims)
 
