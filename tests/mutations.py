@@ -338,4 +338,19 @@ MUTATIONS = [
     Mutation("09-spatial-test-flatten", "09-spatial-flatten",
              "np.prod(x.shape[start:end + 1])", "np.prod(x.shape[start:end])",
              "off by one: merges one dimension too few"),
+    Mutation("09-spatial-test-conv2d", "09-spatial-conv2d",
+             "    for chunk in _image_chunks(x.shape[0], bytes_per_image):\n"
+             "        cols = im2col(x.data[chunk], (kh, kw), stride, padding)          # (C*kh*kw, n*H_out*W_out)\n"
+             "        out[chunk] = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
+             "    cols = im2col(x.data, (kh, kw), stride, padding)\n"
+             "    out = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
+             "returns the transposed product as it is: right numbers, but not the C-contiguous "
+             "array Step 2 asks for"),
+    Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
+             "stride: _Pair = 1, padding: _Pair = 0, bias: bool = True",
+             "stride: _Pair = 1, padding: _Pair = 1, bias: bool = True",
+             "a default padding of 1 instead of PyTorch's 0"),
+    Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
+             "generator = _generator(rng)", "generator = _generator(0 if rng is None else rng)",
+             "rng=None means seed 0: every unseeded layer gets the same weights"),
 ]

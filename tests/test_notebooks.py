@@ -45,6 +45,9 @@ def test_notebook_follows_the_cell_conventions(notebook):
         grade_id = meta.get("grade_id", "")
         if meta:
             assert re.fullmatch(re.escape(prefix) + r"[a-z0-9]+(-[a-z0-9]+)*", grade_id), grade_id
+            assert meta.get("locked") or meta.get("solution") or meta.get("grade"), (
+                f"{grade_id}: a cell with a grade_id must be locked, a solution cell or graded; "
+                "otherwise a student may edit it and nbgrader never checks it")
         if meta.get("solution"):
             assert regions(cell.source, SOLUTION), f"{grade_id}: solution cell without a region"
         if meta.get("grade"):

@@ -190,6 +190,17 @@ def test_conv2d_layer_has_pytorch_shapes_and_initialization():
     assert Conv2d(3, 8, 3, dtype=np.float64, rng=0).weight.dtype == np.float64
 
 
+def test_conv2d_layer_defaults_are_pytorchs():
+    """stride 1, padding 0, with a bias: as torch.nn.Conv2d(3, 4, 3)."""
+    conv = Conv2d(3, 4, 3, rng=0)
+    assert (conv.stride, conv.padding, conv.bias is not None) == ((1, 1), (0, 0), True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 7))
+    out = conv(Tensor(x, dtype=np.float64))
+    assert out.shape == (2, 4, 6, 5)
+    expected = conv_loops(x, conv.weight.data.astype(np.float64), conv.bias.data.astype(np.float64), 1, 0)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_conv2d_layer_is_seedable_like_linear():
     assert np.array_equal(Conv2d(2, 4, 3, rng=0).weight.data, Conv2d(2, 4, 3, rng=0).weight.data)
     assert not np.array_equal(Conv2d(2, 4, 3, rng=0).weight.data, Conv2d(2, 4, 3, rng=1).weight.data)
@@ -198,6 +209,8 @@ def test_conv2d_layer_is_seedable_like_linear():
     manual_seed(11)
     second = Conv2d(2, 4, 3)
     assert np.array_equal(first.weight.data, second.weight.data) and np.array_equal(first.bias.data, second.bias.data)
+    third = Conv2d(2, 4, 3)  # unseeded layers draw on from the shared generator: new numbers
+    assert not np.array_equal(second.weight.data, third.weight.data)
     reference = np.random.default_rng(9)
     layer = Conv2d(2, 3, 2, rng=np.random.default_rng(9))
     bound = 1 / np.sqrt(8)

@@ -119,6 +119,7 @@ def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair 
     weight[o, c, i, j] * padded[n, c, y*sh + i, x*sw + j], computed a chunk of images at a time
     (im2col and one matmul per chunk), recorded as the operation "conv2d" with inputs
     (x, weight, bias) (or (x, weight) without bias) and saved stride and padding (pairs).
+    The result's array is C-contiguous.
 
     Raises a ValueError that names both numbers when x's channels differ from the weight's.
     """

@@ -1,0 +1,201 @@
+"""Module 09: right answers written differently from the reference (see __init__.py)."""
+
+from alternates import Alternate
+
+ALTERNATES = [
+    Alternate(
+        graded=("09-spatial-test-im2col",),
+        cell="09-spatial-im2col",
+        region=0,
+        code='''
+            padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+            windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+            windows = windows[:, :, ::sh, ::sw][:, :, :out_h, :out_w]  # (N, C, H_out, W_out, kh, kw)
+            return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * out_h * out_w)
+        ''',
+        why="sliding_window_view of np.pad, then one transpose and reshape (the route the "
+            "notebook mentions)"),
+    Alternate(
+        graded=("09-spatial-test-conv2d",),
+        cell="09-spatial-conv2d",
+        region=0,
+        code='''
+            if x.shape[1] != weight.shape[1]:
+                raise ValueError(f"conv2d: input channels {x.shape[1]} do not match the weight's "
+                                 f"in_channels {weight.shape[1]}")
+            n = x.shape[0]
+            cols = im2col(x.data, (kh, kw), stride, padding)       # the whole batch at once
+            product = weight.data.reshape(n_out, -1) @ cols
+            if bias is not None:
+                product = product + bias.data[:, None]
+            result = np.ascontiguousarray(product.reshape(n_out, n, out_h, out_w).transpose(1, 0, 2, 3))
+            args = [x, weight] + ([bias] if bias is not None else [])
+            return wrap_result(result, "conv2d", *args, stride=stride, padding=padding)
+        ''',
+        why="one im2col for the whole batch (no chunks), the bias added to the product, and "
+            "np.ascontiguousarray for the stated layout"),
+    Alternate(
+        graded=("09-spatial-test-conv2d-backward",),
+        cell="09-spatial-conv2d-backward",
+        region=0,
+        code='''
+            blocks = cols.reshape(c, kh, kw, n, out_h, out_w).transpose(3, 0, 1, 2, 4, 5)
+            result = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+            for i in range(kh):
+                rows = slice(i, i + sh * out_h, sh)
+                for j in range(kw):
+                    result[:, :, rows, j:j + sw * out_w:sw] += blocks[:, :, i, j]
+            return result[:, :, ph:result.shape[2] - ph, pw:result.shape[3] - pw]
+        ''',
+        why="adds in the (N, C, H, W) layout directly, so no transpose at the end"),
+    Alternate(
+        graded=("09-spatial-test-conv2d-backward",),
+        cell="09-spatial-conv2d-backward",
+        region=1,
+        code='''
+            c_in = weight.shape[1]
+            hp, wp = h + 2 * ph, w + 2 * pw
+            g = np.pad(grad, ((0, 0), (0, 0), (0, hp - out_h), (0, wp - out_w))).transpose(1, 0, 2, 3)
+            L = n * hp * wp
+            blocks = (weight.reshape(n_out, c_in * kh * kw).T @ g.reshape(n_out, L)).reshape(c_in, kh * kw, L)
+            flat = np.zeros((c_in, L + (kh - 1) * wp + (kw - 1)), dtype=grad.dtype)
+            offsets = [(i, j) for i in range(kh) for j in range(kw)]
+            for k, (i, j) in enumerate(offsets):
+                s = i * wp + j
+                flat[:, s:s + L] += blocks[:, k]
+            images = flat[:, :L].reshape(c_in, n, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+            return np.moveaxis(images, 1, 0)
+        ''',
+        why="np.pad puts G on the padded grid, one flat list of offsets, np.moveaxis at the end"),
+    Alternate(
+        graded=("09-spatial-test-conv2d-backward",),
+        cell="09-spatial-conv2d-backward",
+        region=2,
+        code='''
+            n_out = weight.shape[0]
+            kernel = weight.shape[2:]
+            g = grad.transpose(1, 0, 2, 3).reshape(n_out, -1)        # the whole batch at once
+            w_matrix = weight.data.reshape(n_out, -1)
+            grad_weight = grad_x = None
+            if weight.requires_grad:
+                cols = im2col(x.data, kernel, stride, padding)
+                grad_weight = (g @ cols.T).reshape(weight.shape)
+            if x.requires_grad:
+                if stride == (1, 1):
+                    grad_x = conv2d_grad_input(grad, weight.data, x.shape[2:], padding)
+                else:
+                    grad_x = col2im(w_matrix.T @ g, x.shape, kernel, stride, padding)
+            grads = (grad_x, grad_weight)
+            if len(out.inputs) == 3:
+                grads = grads + (grad.sum(axis=(0, 2, 3)),)
+            return grads
+        ''',
+        why="the whole batch in one pass, G @ cols.T in the textbook orientation"),
+    Alternate(
+        graded=("09-spatial-test-conv2d-module",),
+        cell="09-spatial-conv2d-module",
+        region=0,
+        code='''
+            kh, kw = self.kernel_size
+            fan_in = in_channels * kh * kw
+            bound = 1 / np.sqrt(fan_in)
+            gen = _generator(rng)
+            w_values = gen.uniform(low=-bound, high=bound, size=(out_channels, in_channels, kh, kw))
+            self.weight = Tensor(w_values, dtype=dtype, requires_grad=True)
+            self.bias = None
+            if bias:
+                b_values = gen.uniform(low=-bound, high=bound, size=(out_channels,))
+                self.bias = Tensor(b_values, dtype=dtype, requires_grad=True)
+        ''',
+        why="np.sqrt and keyword arguments; bias set to None first, replaced when wanted"),
+    Alternate(
+        graded=("09-spatial-test-conv2d-module",),
+        cell="09-spatial-conv2d-module",
+        region=1,
+        code='''
+            return conv2d(x, weight=self.weight, bias=self.bias, stride=self.stride,
+                          padding=self.padding)
+        ''',
+        why="keyword arguments"),
+    Alternate(
+        graded=("09-spatial-test-max-pool",),
+        cell="09-spatial-max-pool",
+        region=0,
+        code='''
+            (kh, kw), (sh, sw) = kernel, stride
+            best = where = None
+            for i in range(kh):          # the window offsets in the order i * kw + j
+                for j in range(kw):
+                    part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
+                    if best is None:
+                        best, where = part.copy(), np.zeros(part.shape, dtype=np.int64)
+                    else:
+                        larger = part > best  # strictly larger: a tie keeps the first maximum
+                        best = np.where(larger, part, best)
+                        where = np.where(larger, i * kw + j, where)
+            return wrap_result(best, "max_pool2d", x, kernel_size=kernel, stride=stride, where=where)
+        ''',
+        why="a running maximum over the window offsets instead of a window view and argmax"),
+    Alternate(
+        graded=("09-spatial-test-max-pool",),
+        cell="09-spatial-max-pool",
+        region=1,
+        code='''
+            where = out.saved["where"]
+            n, c, out_h, out_w = grad.shape
+            grad_x = np.zeros(x.shape, dtype=grad.dtype)
+            ys = np.arange(out_h).reshape(1, 1, -1, 1) * sh + where // kw
+            xs = np.arange(out_w).reshape(1, 1, 1, -1) * sw + where % kw
+            images = np.arange(n).reshape(-1, 1, 1, 1)
+            channels = np.arange(c).reshape(1, -1, 1, 1)
+            np.add.at(grad_x, (images, channels, ys, xs), grad)
+            return (grad_x,)
+        ''',
+        why="computes each maximum's pixel and scatters with np.add.at"),
+    Alternate(
+        graded=("09-spatial-test-avg-pool",),
+        cell="09-spatial-avg-pool",
+        region=0,
+        code='''
+            (kh, kw), (sh, sw) = kernel, stride
+            n, c, h, w = x.shape
+            out_h, out_w = (h - kh) // sh + 1, (w - kw) // sw + 1
+            total = np.zeros((n, c, out_h, out_w), dtype=x.data.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    total += x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
+            return wrap_result(total / (kh * kw), "avg_pool2d", x, kernel_size=kernel, stride=stride)
+        ''',
+        why="sums strided slices over the window offsets, then divides"),
+    Alternate(
+        graded=("09-spatial-test-avg-pool",),
+        cell="09-spatial-avg-pool",
+        region=1,
+        code='''
+            n, c, out_h, out_w = grad.shape
+            grad_x = np.zeros(x.shape, dtype=grad.dtype)
+            area = kh * kw
+            for y in range(out_h):       # every output position spreads its gradient on its window
+                for z in range(out_w):
+                    grad_x[:, :, y * sh:y * sh + kh, z * sw:z * sw + kw] += grad[:, :, y:y + 1, z:z + 1] / area
+            return (grad_x,)
+        ''',
+        why="a loop over the output positions instead of the window offsets"),
+    Alternate(
+        graded=("09-spatial-test-flatten",),
+        cell="09-spatial-flatten",
+        region=0,
+        code='''
+            dims = x.ndim
+            start = self.start_dim % dims if -dims <= self.start_dim < dims else None
+            end = self.end_dim % dims if -dims <= self.end_dim < dims else None
+            if start is None or end is None or start > end:
+                raise ValueError(f"cannot flatten dimensions {self.start_dim} to {self.end_dim} "
+                                 f"of a tensor of shape {x.shape}")
+            size = 1
+            for d in x.shape[start:end + 1]:
+                size *= d
+            return x.reshape(tuple(x.shape[:start]) + (size,) + tuple(x.shape[end + 1:]))
+        ''',
+        why="negative dims with %, the product in a loop"),
+]
