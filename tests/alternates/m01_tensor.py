@@ -1,0 +1,212 @@
+"""Module 01: right answers written differently from the reference (see __init__.py)."""
+
+from alternates import Alternate
+
+CLASS = "01-tensor-tensor-class"
+# The solution regions of the Tensor class cell, in order.
+(ELEMENTWISE, INIT, ITEM, REPR, SUB, RSUB, MUL, RMUL, TRUEDIV, RTRUEDIV, NEG, MATMUL, RESHAPE,
+ TRANSPOSE, GETITEM, SUM, MEAN, MAX, NE, LT, LE, GT, GE) = range(23)
+
+ALTERNATES = [
+    Alternate(
+        graded=("01-tensor-test-as-array",),
+        cell="01-tensor-as-array",
+        region=0,
+        code='''
+            if dtype is not None and np.dtype(dtype).kind not in ("b", "i", "u", "f"):
+                raise TypeError(f"a Tensor cannot have the dtype {np.dtype(dtype).name}")
+            try:
+                arr = np.asarray(data)
+            except ValueError:
+                raise ValueError(f"ragged nested lists are not a tensor: {data!r}") from None
+            kind = arr.dtype.kind
+            if kind not in ("b", "i", "u", "f"):
+                raise TypeError(f"a Tensor holds numbers, and this data has the dtype {arr.dtype.name}")
+            if dtype is None:
+                dtype = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float32}[kind]
+            return arr.astype(dtype, copy=False)
+        ''',
+        why="checks an explicit dtype first, picks the default from a dict, names dtypes by .name"),
+    Alternate(
+        graded=("01-tensor-test-construction", "01-tensor-test-arithmetic"),
+        cell=CLASS,
+        region=ELEMENTWISE,
+        code='''
+            left, right = _unwrap(a), _unwrap(b)
+            try:
+                np.broadcast_shapes(np.shape(left), np.shape(right))
+            except ValueError:
+                raise ValueError(f"the shapes {np.shape(left)} and {np.shape(right)} do not broadcast") from None
+            return wrap_result(fn(left, right), fn.__name__, a, b)
+        ''',
+        why="checks the shapes with np.broadcast_shapes before computing"),
+    Alternate(
+        graded=("01-tensor-test-construction",),
+        cell=CLASS,
+        region=INIT,
+        code='''
+            source = data
+            if isinstance(data, Tensor):
+                source = data.data
+                dtype = data.dtype if dtype is None else dtype
+            self.data = as_array(source, dtype=dtype)
+            self.requires_grad = True if requires_grad else False
+            self.grad = None
+        ''',
+        why="a conditional expression for requires_grad, the Tensor's array read first"),
+    Alternate(
+        graded=("01-tensor-test-construction",),
+        cell=CLASS,
+        region=ITEM,
+        code='''
+            if self.data.size == 1:
+                return self.data.reshape(()).item()
+            raise ValueError(f"only a one-element tensor has an item; this one has shape {self.shape}")
+        ''',
+        why="the one-element case first, through a reshape to 0-d"),
+    Alternate(
+        graded=("01-tensor-test-construction",),
+        cell=CLASS,
+        region=REPR,
+        code='''
+            parts = [np.array2string(self.data, separator=", ", prefix="Tensor("), f"dtype={self.dtype}"]
+            if self.requires_grad:
+                parts.append("requires_grad=True")
+            return "Tensor(" + ", ".join(parts) + ")"
+        ''',
+        why="joins a list of parts"),
+    Alternate(
+        graded=("01-tensor-test-arithmetic",),
+        cell=CLASS,
+        region=TRUEDIV,
+        code='''
+            return _elementwise(np.divide, self, other)
+        ''',
+        why="np.divide instead of np.true_divide"),
+    Alternate(
+        graded=("01-tensor-test-arithmetic",),
+        cell=CLASS,
+        region=RTRUEDIV,
+        code='''
+            return _elementwise(np.divide, other, self)
+        ''',
+        why="np.divide instead of np.true_divide, reflected"),
+    Alternate(
+        graded=("01-tensor-test-arithmetic",),
+        cell=CLASS,
+        region=NEG,
+        code='''
+            return wrap_result(-self.data, "negative", self)
+        ''',
+        why="numpy's unary minus instead of np.negative"),
+    Alternate(
+        graded=("01-tensor-test-matmul",),
+        cell=CLASS,
+        region=MATMUL,
+        code='''
+            b = _unwrap(other)
+            sa, sb = self.shape, np.shape(b)
+            if not sa or not sb:
+                raise ValueError(f"cannot matmul shapes {sa} and {sb}: a 0-d tensor is a number, use *")
+            k_b = sb[-2] if len(sb) >= 2 else sb[0]
+            if sa[-1] != k_b:
+                raise ValueError(f"shapes {sa} and {sb} do not line up for matmul: {sa[-1]} != {k_b}")
+            try:
+                np.broadcast_shapes(sa[:-2], sb[:-2])
+            except ValueError:
+                raise ValueError(f"the leading axes of {sa} and {sb} do not broadcast") from None
+            return wrap_result(np.matmul(self.data, b), "matmul", self, other)
+        ''',
+        why="checks with short messages of its own, batch axes always checked"),
+    Alternate(
+        graded=("01-tensor-test-shape-ops",),
+        cell=CLASS,
+        region=RESHAPE,
+        code='''
+            wanted = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (list, tuple)) else shape
+            try:
+                result = np.reshape(self.data, wanted)
+            except ValueError:
+                raise ValueError(f"a tensor of shape {self.shape} cannot take the shape {tuple(wanted)}") from None
+            return wrap_result(result, "reshape", self)
+        ''',
+        why="np.reshape with a conditional expression for the shape"),
+    Alternate(
+        graded=("01-tensor-test-shape-ops",),
+        cell=CLASS,
+        region=TRANSPOSE,
+        code='''
+            if not axes:
+                return wrap_result(self.data.T, "transpose", self, axes=None)
+            order = tuple(axes[0]) if len(axes) == 1 and not isinstance(axes[0], int) else tuple(axes)
+            return wrap_result(self.data.transpose(order), "transpose", self, axes=order)
+        ''',
+        why="the plain reversal as its own early return with .T"),
+    Alternate(
+        graded=("01-tensor-test-shape-ops",),
+        cell=CLASS,
+        region=GETITEM,
+        code='''
+            def plain(part):
+                return part.data if isinstance(part, Tensor) else part
+
+            index = tuple(map(plain, index)) if type(index) is tuple else plain(index)
+            return wrap_result(self.data[index], "getitem", self, index=index)
+        ''',
+        why="a small local function mapped over the parts of the index"),
+    Alternate(
+        graded=("01-tensor-test-reductions",),
+        cell=CLASS,
+        region=SUM,
+        code='''
+            total = self.data.sum(axis=axis, keepdims=keepdims)
+            return wrap_result(total, "sum", self, axis=axis, keepdims=keepdims)
+        ''',
+        why="the array method instead of np.sum"),
+    Alternate(
+        graded=("01-tensor-test-reductions",),
+        cell=CLASS,
+        region=MEAN,
+        code='''
+            average = self.data.mean(axis=axis, keepdims=keepdims)
+            return wrap_result(average, "mean", self, keepdims=keepdims, axis=axis)
+        ''',
+        why="the array method; keywords in the other order"),
+    Alternate(
+        graded=("01-tensor-test-reductions",),
+        cell=CLASS,
+        region=MAX,
+        code='''
+            return wrap_result(np.amax(self.data, axis, keepdims=keepdims), "max", self, axis=axis, keepdims=keepdims)
+        ''',
+        why="np.amax with a positional axis"),
+    Alternate(
+        graded=("01-tensor-test-comparisons",),
+        cell=CLASS,
+        region=GT,
+        code='''
+            return _elementwise(np.less, other, self)
+        ''',
+        why="a > b computed as b < a"),
+    Alternate(
+        graded=("01-tensor-test-comparisons",),
+        cell=CLASS,
+        region=GE,
+        code='''
+            return _elementwise(np.less_equal, other, self)
+        ''',
+        why="a >= b computed as b <= a"),
+    Alternate(
+        graded=("01-tensor-test-matmul-loops",),
+        cell="01-tensor-matmul-loops",
+        region=0,
+        code='''
+            if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+                raise ValueError(f"matmul_loops cannot multiply shapes {a.shape} and {b.shape}")
+            (n, k), m = a.shape, b.shape[1]
+            A, B = a.data.tolist(), b.data.tolist()
+            rows = [[sum(A[i][p] * B[p][j] for p in range(k)) for j in range(m)] for i in range(n)]
+            return wrap_result(np.array(rows).reshape(n, m), None, a, b)
+        ''',
+        why="one check for every bad shape, nested list comprehensions with sum()"),
+]
