@@ -235,6 +235,9 @@ MUTATIONS = [
              "        self.optimizer.zero_grad()\n        loss.backward()",
              "        loss.backward()\n        self.optimizer.zero_grad()",
              "zeroes the gradients after backward instead of before, so step() sees none"),
+    Mutation("07-training-test-accuracy", "07-training-accuracy",
+             "            labels = labels.reshape(-1)\n", "            labels.shape = (-1,)\n",
+             "flattens (N, 1) targets by assigning to .shape, which reshapes the caller's tensor"),
     # ----- 08 dataloader ---------------------------------------------------------------------
     Mutation("08-dataloader-test-tensor-dataset", "08-dataloader-tensor-dataset",
              "return len(self.tensors[0])", "return len(self.tensors)",

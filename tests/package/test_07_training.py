@@ -54,6 +54,15 @@ def test_accuracy(predictions, targets, expected):
     assert accuracy(np.array(predictions), np.array(targets)) == expected
 
 
+def test_accuracy_leaves_its_arguments_unchanged():
+    probs, truth = Tensor([[0.9], [0.2], [0.6]]), Tensor([[1.0], [0.0], [0.0]])
+    scores, one_hot = np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([[0.0, 1.0], [0.0, 1.0]])
+    copies = [probs.data.copy(), truth.data.copy(), scores.copy(), one_hot.copy()]
+    assert accuracy(probs, truth) == pytest.approx(2 / 3) and accuracy(scores, one_hot) == 0.5
+    for after, before in zip([probs.data, truth.data, scores, one_hot], copies):
+        assert after.shape == before.shape and np.array_equal(after, before)
+
+
 def test_accuracy_matches_numpy_on_random_scores():
     rng = np.random.default_rng(0)
     scores, labels = rng.standard_normal((1000, 10)), rng.integers(0, 10, 1000)

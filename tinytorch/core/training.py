@@ -32,7 +32,8 @@ def accuracy(predictions: Union[Tensor, np.ndarray], targets: Union[Tensor, np.n
       the prediction is 1 where it is above 0.5, else 0. targets: 0/1 values (ints, floats or
       bools) of shape (N,) or (N, 1).
 
-    Raises a ValueError naming both shapes when they do not fit together or N is 0.
+    The arguments are left unchanged. Raises a ValueError naming both shapes when they do not
+    fit together or N is 0.
 
     >>> accuracy(Tensor([[2.0, 0.5], [0.1, 0.3], [1.0, 3.0]]), Tensor([0, 0, 1]))
     0.6666666666666666
