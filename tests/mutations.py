@@ -94,6 +94,11 @@ MUTATIONS = [
     Mutation("02-activations-test-softmax", "02-activations-softmax",
              "shifted = x.data - x.data.max(axis=self.dim, keepdims=True)", "shifted = x.data",
              "forgets to subtract the max before exp, which overflows for large logits"),
+    Mutation("02-activations-test-softmax", "02-activations-softmax",
+             "shifted = x.data - x.data.max(axis=self.dim, keepdims=True)",
+             "shifted = x.data\n            shifted -= x.data.max(axis=self.dim, keepdims=True)",
+             "subtracts the max in place, changing the caller's tensor (softmax is shift-invariant, "
+             "so its values alone do not show it)"),
     # ----- 03 layers -------------------------------------------------------------------------
     Mutation("03-layers-test-module-parameters", "03-layers-module",
              "            if id(module) in seen:\n                return\n", "",

@@ -31,6 +31,17 @@ def reference(cls, x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def check_values(what, got, expected, rtol=1e-6, atol=0.0, dtype=None):
+    """Assert that the Tensor `got` holds `expected` (shape, values and, if given, dtype), saying
+    what was expected and what came back, as the notebook's test cells do."""
+    expected = np.asarray(expected)
+    assert isinstance(got, Tensor), f"{what}: expected a Tensor, got {type(got).__name__}"
+    assert got.shape == expected.shape, f"{what}: expected shape {expected.shape}, got {got.shape}"
+    if dtype is not None:
+        assert got.dtype == dtype, f"{what}: expected dtype {np.dtype(dtype)}, got {got.dtype}"
+    assert np.allclose(got.data, expected, rtol=rtol, atol=atol, equal_nan=False), f"{what}: expected\n{expected}\ngot\n{got.data}"
+
+
 def sample(shape, scale=3.0, dtype=np.float64, seed=0):
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
 
@@ -49,14 +60,14 @@ def test_top_level_names_are_the_same_classes():
 def test_values_match_the_reference_formula(cls, dtype, rtol):
     x = sample((5, 7), dtype=dtype)
     got = cls()(Tensor(x, dtype=dtype))
-    assert isinstance(got, Tensor) and got.dtype == dtype and got.shape == x.shape
-    np.testing.assert_allclose(got.data, reference(cls, x), rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15)
+    check_values(f"{cls.__name__}()(x) for a {np.dtype(dtype)} x of shape (5, 7)", got, reference(cls, x), rtol=rtol,
+                 atol=1e-7 if dtype == np.float32 else 1e-15, dtype=dtype)
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_forward_is_what_calling_does(cls):
     x = Tensor(sample((3, 4)))
-    np.testing.assert_array_equal(cls().forward(x).data, cls()(x).data)
+    check_values(f"{cls.__name__}().forward(x), which should equal {cls.__name__}()(x)", cls().forward(x), cls()(x).data, rtol=0)
 
 
 @pytest.mark.parametrize("cls", ELEMENTWISE, ids=lambda c: c.__name__)
@@ -64,8 +75,7 @@ def test_forward_is_what_calling_does(cls):
 def test_elementwise_activations_keep_the_shape(cls, shape):
     x = sample(shape, dtype=np.float32)
     got = cls()(Tensor(x))
-    assert got.shape == shape and got.dtype == np.float32
-    np.testing.assert_allclose(got.data, reference(cls, x), rtol=1e-5, atol=1e-7)
+    check_values(f"{cls.__name__}()(x) for x of shape {shape}", got, reference(cls, x), rtol=1e-5, atol=1e-7, dtype=np.float32)
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
@@ -73,27 +83,24 @@ def test_the_input_is_not_modified(cls):
     x = sample((4, 5), dtype=np.float32)
     before = x.copy()
     cls()(Tensor(x))
-    np.testing.assert_array_equal(x, before)
+    assert np.array_equal(x, before), f"{cls.__name__} must not change its input; x.data was modified from\n{before}\nto\n{x}"
 
 
 @pytest.mark.parametrize("cls", [Sigmoid, Tanh, GELU, Softmax], ids=lambda c: c.__name__)
 def test_integer_input_gives_float32(cls):
     got = cls()(Tensor([[-2, 0, 3]]))
-    assert got.dtype == np.float32
-    np.testing.assert_allclose(got.data, reference(cls, [[-2, 0, 3]]), rtol=1e-6)
+    check_values(f"{cls.__name__}()(Tensor([[-2, 0, 3]]))", got, reference(cls, [[-2, 0, 3]]), dtype=np.float32)
 
 
 def test_relu_of_integers_stays_integer():
-    got = ReLU()(Tensor([-2, 0, 3]))
-    assert got.dtype == np.int64
-    np.testing.assert_array_equal(got.data, [0, 0, 3])
+    check_values("ReLU()(Tensor([-2, 0, 3]))", ReLU()(Tensor([-2, 0, 3])), [0, 0, 3], rtol=0, dtype=np.int64)
 
 
 def test_known_values():
-    assert Sigmoid()(Tensor(0.0)).item() == 0.5
-    assert Tanh()(Tensor(0.0)).item() == 0.0
-    np.testing.assert_allclose(GELU()(Tensor([1.0, -1.0])).data, [0.8411920, -0.1588080], atol=1e-6)
-    np.testing.assert_allclose(Softmax()(Tensor([0.0, math.log(3.0)])).data, [0.25, 0.75], rtol=1e-6)
+    check_values("Sigmoid()(Tensor(0.0))", Sigmoid()(Tensor(0.0)), 0.5, rtol=0)
+    check_values("Tanh()(Tensor(0.0))", Tanh()(Tensor(0.0)), 0.0, rtol=0)
+    check_values("GELU()(Tensor([1.0, -1.0]))", GELU()(Tensor([1.0, -1.0])), [0.8411920, -0.1588080], atol=1e-6)
+    check_values("Softmax()(Tensor([0.0, log(3)]))", Softmax()(Tensor([0.0, math.log(3.0)])), [0.25, 0.75])
 
 
 # ----- laws ------------------------------------------------------------------------------
@@ -115,17 +122,18 @@ def test_laws_of_the_elementwise_activations():
 def test_softmax_along_any_axis(dim):
     x = sample((2, 3, 4), scale=10)
     got = Softmax(dim=dim)(Tensor(x, dtype=np.float64))
-    assert got.shape == x.shape and got.dtype == np.float64
-    np.testing.assert_allclose(got.data, reference(Softmax, x, axis=dim), rtol=1e-12)
-    np.testing.assert_allclose(got.data.sum(axis=dim), 1.0, atol=1e-12)
-    assert (got.data > 0).all()
+    what = f"Softmax(dim={dim}) of a float64 tensor of shape (2, 3, 4)"
+    check_values(what, got, reference(Softmax, x, axis=dim), rtol=1e-12, dtype=np.float64)
+    sums = got.data.sum(axis=dim)
+    assert np.allclose(sums, 1.0, atol=1e-12), f"{what}: the sums along dim should be 1, got {sums}"
+    assert (got.data > 0).all(), f"{what}: every probability should be positive, got {got.data}"
 
 
 def test_softmax_ignores_a_constant_shift_and_handles_masked_logits():
     x = sample((3, 5), dtype=np.float32)
-    np.testing.assert_allclose(Softmax()(Tensor(x + 100)).data, Softmax()(Tensor(x)).data, atol=1e-6)
-    np.testing.assert_array_equal(Softmax()(Tensor([0.0, -np.inf, 0.0])).data, [0.5, 0.0, 0.5])
-    np.testing.assert_allclose(Softmax()(Tensor([2.5])).data, [1.0])  # one entry: probability 1
+    check_values("Softmax()(x + 100), which should equal Softmax()(x)", Softmax()(Tensor(x + 100)), Softmax()(Tensor(x)).data, atol=1e-6)
+    check_values("Softmax()(Tensor([0.0, -inf, 0.0]))", Softmax()(Tensor([0.0, -np.inf, 0.0])), [0.5, 0.0, 0.5], rtol=0)
+    check_values("Softmax()(Tensor([2.5]))", Softmax()(Tensor([2.5])), [1.0])  # one entry: probability 1
 
 
 def test_softmax_of_two_logits_is_the_sigmoid_of_their_difference():
@@ -153,16 +161,17 @@ def test_no_floating_point_warnings_at_extreme_inputs(cls, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_reaches_its_limits_exactly_and_keeps_small_values(dtype):
     got = Sigmoid()(Tensor([-1000.0, 0.0, 1000.0], dtype=dtype))
-    np.testing.assert_array_equal(got.data, [0.0, 0.5, 1.0])
-    tiny = Sigmoid()(Tensor([-30.0, -80.0], dtype=dtype)).data
-    np.testing.assert_allclose(tiny, np.exp([-30.0, -80.0]) / (1 + np.exp([-30.0, -80.0])), rtol=1e-5)
+    check_values(f"Sigmoid() at [-1000, 0, 1000] in {np.dtype(dtype)}", got, [0.0, 0.5, 1.0], rtol=0)
+    tiny = Sigmoid()(Tensor([-30.0, -80.0], dtype=dtype))
+    check_values(f"Sigmoid() at [-30, -80] in {np.dtype(dtype)}", tiny, np.exp([-30.0, -80.0]) / (1 + np.exp([-30.0, -80.0])), rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tanh_and_gelu_limits(dtype):
     x = Tensor([-1e30, -1000.0, 1000.0, 1e30], dtype=dtype)
-    np.testing.assert_array_equal(Tanh()(x).data, [-1.0, -1.0, 1.0, 1.0])
-    np.testing.assert_array_equal(GELU()(x).data, np.array([0.0, 0.0, 1000.0, 1e30], dtype=dtype))
+    check_values(f"Tanh() at [-1e30, -1000, 1000, 1e30] in {np.dtype(dtype)}", Tanh()(x), [-1.0, -1.0, 1.0, 1.0], rtol=0)
+    check_values(f"GELU() at [-1e30, -1000, 1000, 1e30] in {np.dtype(dtype)}", GELU()(x),
+                 np.array([0.0, 0.0, 1000.0, 1e30], dtype=dtype), rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -182,15 +191,18 @@ def test_softmax_of_huge_logits(dtype):
 def test_each_activation_is_one_recorded_operation(cls):
     x = Tensor(sample((2, 3)), requires_grad=True)
     out = cls()(x)
-    assert out.requires_grad and out.op == OP_NAMES[cls]
-    assert len(out.inputs) == 1 and out.inputs[0] is x
-    assert out.saved == ({"axis": -1} if cls is Softmax else {})
+    name = cls.__name__
+    assert out.requires_grad, f"{name} of a tensor with requires_grad=True should require grad (use wrap_result)"
+    assert out.op == OP_NAMES[cls], f"{name} should record op {OP_NAMES[cls]!r}, got {out.op!r}"
+    assert len(out.inputs) == 1 and out.inputs[0] is x, f"{name} should record inputs (x,), got {out.inputs!r}"
+    expected = {"axis": -1} if cls is Softmax else {}
+    assert out.saved == expected, f"{name} should save {expected}, got saved={out.saved!r}"
 
 
 @pytest.mark.parametrize("dim", [0, 1, -2])
 def test_softmax_saves_its_axis_as_given(dim):
     out = Softmax(dim=dim)(Tensor(sample((2, 3)), requires_grad=True))
-    assert out.saved == {"axis": dim}
+    assert out.saved == {"axis": dim}, f"Softmax(dim={dim}) should save axis={dim}, got saved={out.saved!r}"
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

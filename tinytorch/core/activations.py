@@ -166,7 +166,8 @@ class Softmax(Activation):
     def forward(self, x: Tensor) -> Tensor:
         """Return the softmax of x along self.dim, computed stably (see steps 1-4 above).
 
-        Raise an IndexError naming the dim and x.shape if x has no axis self.dim. Finish with
+        Raise an IndexError naming the dim and x.shape if x has no axis self.dim. Leave x.data
+        unchanged: compute into new arrays, never with -= or /= on x.data. Finish with
         `wrap_result(result, "softmax", x, axis=self.dim)`. The given `with` line lets exp of
         a very negative number underflow quietly to 0.
         """

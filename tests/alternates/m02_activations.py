@@ -1,0 +1,57 @@
+"""Module 02: right answers written differently from the reference (see __init__.py)."""
+
+from alternates import Alternate
+
+ALTERNATES = [
+    Alternate(
+        graded=("02-activations-test-relu",),
+        cell="02-activations-relu",
+        region=0,
+        code='''
+            kept = np.where(x.data > 0, x.data, 0)
+            return wrap_result(kept, "relu", x)
+        ''',
+        why="np.where instead of np.maximum"),
+    Alternate(
+        graded=("02-activations-test-sigmoid",),
+        cell="02-activations-sigmoid",
+        region=0,
+        code='''
+            e = np.exp(-np.abs(x.data))
+            result = np.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
+            return wrap_result(result, "sigmoid", x)
+        ''',
+        why="the two rows of the table with np.where, both built from e = exp(-|x|)"),
+    Alternate(
+        graded=("02-activations-test-tanh",),
+        cell="02-activations-tanh",
+        region=0,
+        code='''
+            values = np.tanh(x.data)
+            return wrap_result(values, "tanh", x)
+        ''',
+        why="np.tanh into a named intermediate (there is one sensible way)"),
+    Alternate(
+        graded=("02-activations-test-gelu",),
+        cell="02-activations-gelu",
+        region=0,
+        code='''
+            c = np.clip(x.data, -_GELU_CLIP, _GELU_CLIP)
+            u = _GELU_SCALE * c * (1 + _GELU_CUBIC * c * c)
+            return wrap_result(x.data * 0.5 * (np.tanh(u) + 1), "gelu", x)
+        ''',
+        why="factors c out of the tanh's argument: c * (1 + 0.044715 c^2)"),
+    Alternate(
+        graded=("02-activations-test-softmax",),
+        cell="02-activations-softmax",
+        region=0,
+        code='''
+            axis = self.dim
+            if axis < -x.ndim or axis >= x.ndim:
+                raise IndexError(f"dim {axis} is out of range for a tensor of shape {x.shape}")
+            z = x.data - np.max(x.data, axis=axis, keepdims=True)
+            e = np.exp(z)
+            return wrap_result(e / np.sum(e, axis=axis, keepdims=True), "softmax", x, axis=self.dim)
+        ''',
+        why="np.max and np.sum functions, a new array for the division, its own error wording"),
+]
