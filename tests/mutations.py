@@ -212,6 +212,28 @@ MUTATIONS = [
     Mutation("06-optimizers-test-adamw", "06-optimizers-adamw",
              "p.data *= 1 - self.lr * self.weight_decay", "g = g + self.weight_decay * p.data",
              "adds the decay to the gradient (Adam's L2) instead of decoupling it"),
+    Mutation("06-optimizers-test-sgd-momentum", "06-optimizers-sgd",
+             "buf *= self.momentum\n                    buf += g",
+             "buf = self.momentum * buf + g",
+             "rebinds the local buf to a new array, so the buffer in state never changes after "
+             "the first step"),
+    Mutation("06-optimizers-test-adam", "06-optimizers-adam",
+             'state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),\n'
+             '                                     "exp_avg_sq": np.zeros_like(p.data)}',
+             'zeros = np.zeros_like(p.data)\n'
+             '            state = self.state[p] = {"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros}',
+             "one zeros array for both running averages: m and v are the same array"),
+    Mutation("06-optimizers-test-adam", "06-optimizers-adam",
+             '{"step": 0, "exp_avg"', '{"step": 1, "exp_avg"',
+             "off by one: the step count starts at 1, so the first step is corrected as t = 2"),
+    Mutation("06-optimizers-test-adamw", "06-optimizers-adamw",
+             "            if self.weight_decay != 0:\n"
+             "                p.data *= 1 - self.lr * self.weight_decay\n"
+             "            self._adam_update(p, g)",
+             "            self._adam_update(p, g)\n"
+             "            if self.weight_decay != 0:\n"
+             "                p.data *= 1 - self.lr * self.weight_decay",
+             "decays after Adam's step instead of before it"),
     # ----- 07 training -----------------------------------------------------------------------
     Mutation("07-training-test-accuracy", "07-training-accuracy",
              "predicted = scores.argmax(axis=1)", "predicted = scores.argmax(axis=0)",

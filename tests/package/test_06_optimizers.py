@@ -5,8 +5,6 @@ rule and, when PyTorch is installed, against torch.optim itself on identical par
 gradient sequences. The other tests state the rules every step() follows: in place, same
 dtype, parameters without a gradient skipped, gradients never modified, clear errors.
 """
-import time
-
 import numpy as np
 import pytest
 
@@ -309,32 +307,38 @@ def weight():
     return Tensor(np.ones(3))
 
 
+# `words`: what the message must name. Optimizer.__init__ is the student's: its docstring
+# promises the word "empty", and the position and the type or dtype of a bad item; the other
+# errors there are checked by type only. The checks of momentum, betas, eps and weight_decay
+# are given code, and name the argument.
 @pytest.mark.parametrize("make, error, words", [
-    (lambda: SGD([], lr=0.1), ValueError, "empty"),
-    (lambda: SGD(iter([]), lr=0.1), ValueError, "empty"),
-    (lambda: SGD(weight(), lr=0.1), TypeError, "list"),
-    (lambda: SGD(5, lr=0.1), TypeError, "iterable"),
-    (lambda: SGD([weight(), np.ones(3)], lr=0.1), TypeError, "params[1]"),
-    (lambda: SGD([Tensor([1, 2])], lr=0.1), TypeError, "int64"),
-    (lambda: SGD([weight()], lr=0), ValueError, "lr"),
-    (lambda: SGD([weight()], lr=-0.1), ValueError, "lr"),
-    (lambda: SGD([weight()], lr=float("nan")), ValueError, "lr"),
-    (lambda: SGD([weight()], lr="0.1"), ValueError, "lr"),
-    (lambda: SGD([weight()], lr=0.1, momentum=-0.9), ValueError, "momentum"),
-    (lambda: SGD([weight()], lr=0.1, weight_decay=-1e-4), ValueError, "weight_decay"),
-    (lambda: SGD([weight()], lr=0.1, nesterov=True), ValueError, "momentum"),
-    (lambda: Adam([weight()], lr=-1e-3), ValueError, "lr"),
-    (lambda: Adam([weight()], betas=(0.9, 1.0)), ValueError, "betas"),
-    (lambda: Adam([weight()], betas=(-0.1, 0.999)), ValueError, "betas"),
-    (lambda: Adam([weight()], betas=0.9), ValueError, "betas"),
-    (lambda: Adam([weight()], eps=-1e-8), ValueError, "eps"),
-    (lambda: Adam([weight()], weight_decay=-0.01), ValueError, "weight_decay"),
-    (lambda: AdamW([weight()], weight_decay=-0.01), ValueError, "weight_decay"),
+    (lambda: SGD([], lr=0.1), ValueError, ["empty"]),
+    (lambda: SGD(iter([]), lr=0.1), ValueError, ["empty"]),
+    (lambda: SGD(weight(), lr=0.1), TypeError, []),
+    (lambda: SGD(5, lr=0.1), TypeError, []),
+    (lambda: SGD([weight(), weight(), np.ones(3)], lr=0.1), TypeError, ["2", "ndarray"]),
+    (lambda: SGD([weight(), "w"], lr=0.1), TypeError, ["1", "str"]),
+    (lambda: SGD([Tensor([1, 2])], lr=0.1), TypeError, ["int64"]),
+    (lambda: SGD([weight()], lr=0), ValueError, []),
+    (lambda: SGD([weight()], lr=-0.1), ValueError, []),
+    (lambda: SGD([weight()], lr=float("nan")), ValueError, []),
+    (lambda: SGD([weight()], lr="0.1"), ValueError, []),
+    (lambda: SGD([weight()], lr=0.1, momentum=-0.9), ValueError, ["momentum"]),
+    (lambda: SGD([weight()], lr=0.1, weight_decay=-1e-4), ValueError, ["weight_decay"]),
+    (lambda: SGD([weight()], lr=0.1, nesterov=True), ValueError, ["momentum"]),
+    (lambda: Adam([weight()], lr=-1e-3), ValueError, []),
+    (lambda: Adam([weight()], betas=(0.9, 1.0)), ValueError, ["betas"]),
+    (lambda: Adam([weight()], betas=(-0.1, 0.999)), ValueError, ["betas"]),
+    (lambda: Adam([weight()], betas=0.9), ValueError, ["betas"]),
+    (lambda: Adam([weight()], eps=-1e-8), ValueError, ["eps"]),
+    (lambda: Adam([weight()], weight_decay=-0.01), ValueError, ["weight_decay"]),
+    (lambda: AdamW([weight()], weight_decay=-0.01), ValueError, ["weight_decay"]),
 ])
 def test_bad_arguments_are_clear_errors(make, error, words):
     with pytest.raises(error) as caught:
         make()
-    assert words in str(caught.value)
+    missing = [word for word in words if word not in str(caught.value)]
+    assert not missing, f"the {error.__name__} should name {missing}; its message was: {caught.value}"
 
 
 def test_bad_gradients_are_clear_errors():
@@ -350,24 +354,3 @@ def test_bad_gradients_are_clear_errors():
 def test_the_base_class_has_no_update_rule():
     with pytest.raises(NotImplementedError):
         Optimizer([Tensor([1.0])], lr=0.1).step()
-
-
-# ----- speed ---------------------------------------------------------------------------------------
-
-def test_step_is_vectorized():
-    """A step over a 784-256-128-10 MLP's parameters takes well under a few milliseconds."""
-    rng = np.random.default_rng(0)
-    shapes = [(784, 256), (256,), (256, 128), (128,), (128, 10), (10,)]
-    params = [Tensor(rng.standard_normal(s)) for s in shapes]
-    for p in params:
-        p.grad = Tensor(rng.standard_normal(p.shape))
-    for optimizer in (SGD(params, lr=0.01, momentum=0.9), Adam(params)):
-        optimizer.step()
-        best = min(_timed(optimizer.step) for _ in range(5))
-        assert best < 0.02, f"{optimizer!r}: one step took {best * 1e3:.1f} ms"
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
