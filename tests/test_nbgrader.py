@@ -12,9 +12,10 @@ import copy
 import html
 import re
 
+import nbformat
 import pytest
 
-from course.notebooks import (HIDDEN, SOLUTION, assignment, graded_cells, nbgrader_meta, read,
+from course.notebooks import (NOTEBOOKS, HIDDEN, SOLUTION, assignment, graded_cells, nbgrader_meta, read,
                        secret_lines, solution_cells)
 
 HANG_TIMEOUT = 10  # seconds; every reference cell finishes well within it
@@ -117,3 +118,29 @@ def test_feedback_does_not_reveal_hidden_tests(course, notebook):
     text = html.unescape(re.sub(r"<[^>]+>", "", course.feedback(assignment(notebook), "untouched")))
     shown = sorted(line for line in hidden if line in text)
     assert not shown, f"feedback for {notebook.name} shows hidden test lines: {shown[:3]}"
+
+
+SWALLOWS_INTERRUPTS = """import time
+while True:  # a student's loop that catches everything, the timeout's interrupt included
+    try:
+        time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+"""
+
+
+def test_submission_that_ignores_the_interrupt_is_still_graded(course):
+    # nbgrader alone interrupts the cell at the timeout, the kernel carries on looping, every
+    # later cell times out in turn and the whole submission ends up ungraded. The course's
+    # GradingExecute restarts the kernel, runs the finished cells again, and goes on.
+    notebook = next(p for p in NOTEBOOKS if assignment(p) == "02_activations")
+    nb = read(notebook)  # solved, with a cell of the student's own that loops forever
+    last = solution_cells(nb)[-1]
+    nb.cells.insert(nb.cells.index(last), nbformat.v4.new_code_cell(SWALLOWS_INTERRUPTS))
+    course.submit("02_activations", "swallows", nb)
+    scores = course.autograde("02_activations", "swallows", timeout=HANG_TIMEOUT)
+    assert len(scores) == len(graded_cells(nb))
+    assert all(score == maximum for score, maximum in scores.values()), scores
+    graded = course.autograded("02_activations", "swallows")
+    looping = next(c for c in graded.cells if c.source == SWALLOWS_INTERRUPTS)
+    assert "restarted Python" in "".join(o.get("text", "") for o in looping.outputs)

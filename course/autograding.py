@@ -1,0 +1,203 @@
+"""The course's additions to nbgrader's autograde and feedback (configured in nbgrader_config.py).
+
+- GradingExecute runs a submission as nbgrader's Execute does, with three differences:
+  the kernel imports the assignment's grading package (course/grading_package.py: nothing of
+  the module being graded); before every locked or graded cell it puts IPython's hooks back
+  (course/grading_guard.py), so no student cell can change what the instructor's cells run;
+  and a cell that ignores the interrupt at the timeout does not cost the whole submission:
+  the kernel is restarted, the earlier cells are run again, and grading goes on.
+- RestoreDeletedCells puts back locked cells a submission deleted.
+- HideHiddenTestTracebacks keeps hidden tests out of feedback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbclient.exceptions import CellTimeoutError
+from nbclient.util import run_sync
+from traitlets import Bool, Integer
+
+from course.grading_package import grading_package
+
+GUARD = "__import__('course.grading_guard', fromlist=['_']).{call}({token!r})"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def instructor_cell(cell) -> bool:
+    """A code cell the student cannot change: a test, or given code that tests rely on."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "code" and (meta.get("grade") or meta.get("locked")) \
+        and not meta.get("solution")
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute, hardened for grading a submission (see the module docstring)."""
+
+    probe_timeout = Integer(15, help="Seconds a kernel has to answer after an interrupt, "
+                                     "before it is restarted").tag(config=True)
+    use_grading_package = Bool(True, help="Import the assignment's grading package, which "
+                                          "holds nothing of the module being graded").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._resources = resources or {}
+        self._ran = []  # indices of the code cells run so far that finished
+        self._token = secrets.token_hex(8)
+        return super().preprocess(nb, resources, km)
+
+    # ----- the kernel imports the grading package -----------------------------------------
+    def _package_folder(self) -> str | None:
+        ids = self._resources.get("nbgrader", {})
+        if not self.use_grading_package or "assignment" not in ids:
+            return None
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        modules = Path(coursedir.root) / coursedir.source_directory
+        return str(grading_package(ids["assignment"], Path(coursedir.root), modules))
+
+    async def async_start_new_kernel(self, **kwargs):
+        folder = self._package_folder()
+        if folder:
+            env = dict(kwargs.pop("env", None) or os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [folder, env.get("PYTHONPATH")]))
+            kwargs["env"] = env
+        return await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the sync one by name
+
+    # ----- every cell ---------------------------------------------------------------------
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if not self._ran and not getattr(self, "_guarded", False):
+            self._guarded = self._call_guard("snapshot", "ready")
+        if instructor_cell(cell) and not (self._guarded and self._call_guard("restore", "restored")):
+            cell.outputs = [new_output("error", ename="GradingError", evalue=(
+                "the grading kernel was changed by an earlier cell so that this cell "
+                "could not be run as written; it scores 0"), traceback=[])]
+            self.log.warning("Cell %s was not run: the kernel's hooks could not be restored",
+                             nbgrader_meta(cell).get("grade_id", index))
+            return cell, resources
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:  # no end of output after the interrupt: the cell goes on
+            cell.outputs.append(new_output("error", **self.error_on_timeout))
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
+        if not timed_out:
+            self._ran.append(index)
+        elif not self._answers():
+            self._restart_and_replay(cell, index)
+        return cell, resources
+
+    def _call_guard(self, call: str, word: str) -> bool:
+        expression = GUARD.format(call=call, token=self._token)
+        reply = self._silent(user_expressions={"guard": expression})
+        value = (reply or {}).get("content", {}).get("user_expressions", {}).get("guard", {})
+        return value.get("status") == "ok" and \
+            value.get("data", {}).get("text/plain") == repr(f"{self._token}:{word}")
+
+    def _silent(self, code: str = "", timeout: float | None = None, **kwargs) -> dict | None:
+        """Run `code` without recording it; the kernel's reply, or None without one in time."""
+        return run_sync(self._async_silent)(code, timeout or self.probe_timeout, **kwargs)
+
+    async def _async_silent(self, code, timeout, **kwargs):
+        msg_id = self.kc.execute(code, silent=True, store_history=False, **kwargs)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=1)
+            except Exception:  # queue.Empty: nothing yet
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+        return None
+
+    # ----- a cell that ignores the interrupt ----------------------------------------------
+    def _answers(self) -> bool:
+        return self._silent("pass") is not None
+
+    def _restart_and_replay(self, cell, index) -> None:
+        """Restart the kernel that did not stop, and run the cells that had finished again."""
+        grade_id = nbgrader_meta(cell).get("grade_id", f"number {index + 1}")
+        self.log.warning("Cell %s did not stop when interrupted at the timeout: restarting the "
+                         "kernel and running the %d earlier cells again", grade_id, len(self._ran))
+        run_sync(self.km.restart_kernel)(now=True)
+        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+        self._guarded = self._call_guard("snapshot", "ready")
+        for earlier in self._ran:
+            self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
+        cell.outputs.append(new_output("stream", name="stderr", text=(
+            "This cell did not stop when it was interrupted at the time limit, so the grader "
+            "restarted Python and ran the cells above it again before going on.\n")))
+
+
+class RestoreDeletedCells(NbGraderPreprocessor):
+    """Put back the locked cells a submission no longer has, so that deleting a test gains nothing.
+
+    nbgrader restores the source of a locked cell a student edited (OverwriteCells), but a
+    deleted graded cell is only scored 0 and marked "needs manual grade", with nothing in the
+    log, and nbgrader's own add_missing_cells option fails on a test cell that follows a
+    locked markdown cell. This inserts every missing locked cell (tests with their hidden
+    part, given code, text) after the cell that precedes it in the gradebook's list, which is
+    the source notebook's order, so the deleted test runs against the student's code.
+    """
+
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(ids["notebook"], ids["assignment"])
+            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+            source = [(cell.name, cell.cell_type, cell.source, cell.checksum, cell.locked)
+                      for cell in notebook.source_cells]
+        position = -1  # insert after this index: the last source cell found so far
+        for name, cell_type, text, checksum, locked in source:
+            present = [i for i, cell in enumerate(nb.cells)
+                       if nbgrader_meta(cell).get("grade_id") == name]
+            if present:
+                position = present[0]
+            elif locked or name in points:  # nbgrader treats every graded cell as locked
+                self.log.warning("Cell %s was deleted from the submission: restored", name)
+                nb.cells.insert(position + 1, self._cell(name, cell_type, text, checksum, points))
+                position += 1
+        return nb, resources
+
+    @staticmethod
+    def _cell(name, cell_type, text, checksum, points):
+        meta = {"grade": name in points, "grade_id": name, "locked": True, "solution": False,
+                "task": False, "schema_version": 3, "checksum": checksum}
+        if name in points:
+            meta["points"] = points[name]
+        note = "This cell was deleted from the submission; nbgrader put it back for grading."
+        if cell_type == "code":
+            return new_code_cell(f"# {note}\n{text}", metadata={"nbgrader": meta})
+        return new_markdown_cell(f"*{note}*\n\n{text}", metadata={"nbgrader": meta})
+
+
+class HideHiddenTestTracebacks(Preprocessor):
+    """Keep hidden tests out of feedback shown in tracebacks.
+
+    ClearHiddenTests removes the hidden region from a cell's source, but when that cell
+    failed, IPython's traceback in its output quotes the lines around the failing one,
+    hidden tests included. This keeps only the exception's name and message.
+    nbconvert's preprocessors are off unless enabled, so this one is on by default.
+    """
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources

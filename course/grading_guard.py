@@ -1,0 +1,92 @@
+"""Runs inside the grading kernel: puts IPython's hooks back before each instructor cell.
+
+A submission's cells run in the same kernel as the graded cells, so a student's cell could
+install an input transformer that turns every later cell into `pass`, an AST transformer that
+drops the asserts, an exception handler that hides failures, or patch the shell's run_cell.
+Then the graded cells would not run what they say. The grader (course/autograding.py) imports
+this module before the notebook's first cell, which records the clean state, and calls
+restore() before every locked or graded cell, which puts that state back. It is called through
+the kernel's `user_expressions`, which IPython evaluates without its transformers.
+
+It cannot stop code that targets this module itself (whatever runs in a process can change
+that process); the instructor guide says so. The sandbox around the kernel limits what such
+code can reach.
+"""
+
+import sys
+
+_SHELL_METHODS = ("run_cell", "run_cell_async", "should_run_async", "transform_cell",
+                  "transform_ast", "run_ast_nodes", "run_code", "showtraceback",
+                  "_showtraceback", "user_expressions", "_user_obj_error", "_get_exc_info",
+                  "ex", "ev")
+_KERNEL_METHODS = ("do_execute", "execute_request", "run_cell")
+
+
+def _methods(obj, names):
+    """(class, name) -> attribute, for every class of obj that defines one of `names`."""
+    return {(cls, name): cls.__dict__[name]
+            for cls in type(obj).__mro__ for name in names if name in cls.__dict__}
+
+
+class _State:
+    """What a clean kernel had, taken before any cell of the submission ran."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        manager = shell.input_transformer_manager
+        self.manager = manager
+        self.transforms = {name: list(getattr(manager, name)) for name in
+                           ("cleanup_transforms", "line_transforms", "token_transformers")}
+        self.post = list(shell.input_transformers_post)
+        self.ast = list(shell.ast_transformers)
+        self.custom = (shell.custom_exceptions, shell.CustomTB)
+        self.events = {name: list(found) for name, found in shell.events.callbacks.items()}
+        self.methods = _methods(shell, _SHELL_METHODS)
+        self.kernel = getattr(shell, "kernel", None)
+        self.kernel_methods = _methods(self.kernel, _KERNEL_METHODS) if self.kernel else {}
+        self.handler = (self.kernel.shell_handlers.get("execute_request")
+                        if self.kernel is not None else None)
+        self.trace = (sys.gettrace(), sys.getprofile())
+
+    def restore(self):
+        shell = self.shell
+        shell.input_transformer_manager = self.manager
+        for name, found in self.transforms.items():
+            setattr(self.manager, name, list(found))
+        shell.input_transformers_post = list(self.post)
+        shell.ast_transformers = list(self.ast)
+        shell.custom_exceptions, shell.CustomTB = self.custom
+        for name, found in self.events.items():
+            shell.events.callbacks[name][:] = found
+        for obj, methods, names in ((shell, self.methods, _SHELL_METHODS),
+                                    (self.kernel, self.kernel_methods, _KERNEL_METHODS)):
+            if obj is None:
+                continue
+            for name in names:  # patched on the instance
+                obj.__dict__.pop(name, None)
+            for (cls, name), method in methods.items():  # patched on the class
+                if cls.__dict__.get(name) is not method:
+                    setattr(cls, name, method)
+        if self.handler is not None:
+            self.kernel.shell_handlers["execute_request"] = self.handler
+        sys.settrace(self.trace[0])
+        sys.setprofile(self.trace[1])
+
+
+_state = None
+
+
+def snapshot(token):
+    """Record the clean state (once); answer with `token` so the grader knows it ran."""
+    global _state
+    if _state is None:
+        from IPython import get_ipython
+
+        _state = _State(get_ipython())
+    return f"{token}:ready"
+
+
+def restore(token):
+    """Put the clean state back; answer with `token` so the grader knows it ran."""
+    _state.restore()
+    return f"{token}:restored"
