@@ -119,6 +119,17 @@ MUTATIONS = [
     Mutation("03-layers-test-dropout", "03-layers-dropout",
              ">= self.p", "< self.p",
              "keeps each element with probability p instead of 1 - p"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "self.rng = None if rng is None else _generator(rng)", "self.rng = _generator(rng)",
+             "rng=None looks up the default generator once, in __init__: a manual_seed after "
+             "the layer was made has no effect on its masks"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "self.rng = None if rng is None else _generator(rng)",
+             "self.rng = _generator(0 if rng is None else rng)",
+             "no seed means seed 0: every unseeded Dropout draws the same masks, whatever manual_seed says"),
+    Mutation("03-layers-test-linear-init", "03-layers-linear",
+             "generator = _generator(rng)", "generator = _generator(0 if rng is None else rng)",
+             "no seed means seed 0: every unseeded Linear gets the same weights, whatever manual_seed says"),
     # ----- 04 losses -------------------------------------------------------------------------
     Mutation("04-losses-test-mse", "04-losses-mse",
              "np.mean(diff * diff)", "np.sum(diff * diff)",

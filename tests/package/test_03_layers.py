@@ -59,6 +59,23 @@ def names(pairs):
     return [name for name, _ in pairs]
 
 
+def check_values(what, got, expected, rtol=1e-6, atol=0.0):
+    """Assert that the Tensor `got` holds `expected` (shape and values), saying what was expected
+    and what came back, as the notebook's test cells do."""
+    expected = np.asarray(expected)
+    assert isinstance(got, Tensor), f"{what}: expected a Tensor, got {type(got).__name__}"
+    assert got.shape == expected.shape, f"{what}: expected shape {expected.shape}, got {got.shape}"
+    assert np.allclose(got.data, expected, rtol=rtol, atol=atol), f"{what}: expected\n{expected}\ngot\n{got.data}"
+
+
+def error_message(error_type, what, fn):
+    """The message of the `error_type` that fn() raises (a clear failure if it returns)."""
+    with pytest.raises(error_type) as error:
+        result = fn()
+        pytest.fail(f"expected {error_type.__name__} from {what}, but it returned {result!r}")
+    return str(error.value)
+
+
 def test_public_names_are_lifted_to_the_package():
     assert tinytorch.Linear is Linear and tinytorch.Sequential is Sequential
     assert tinytorch.Module is Module and tinytorch.Dropout is Dropout
@@ -165,8 +182,7 @@ def test_eval_on_a_sub_module_switches_only_its_sub_tree():
 
 @pytest.mark.parametrize("mode", ["eval", 0, 1, None])
 def test_train_mode_must_be_a_bool(mode):
-    with pytest.raises(TypeError, match="True or False"):
-        Net().train(mode)
+    error_message(TypeError, f"net.train({mode!r})", lambda: Net().train(mode))
 
 
 def test_zero_grad_sets_every_grad_to_none():
@@ -220,8 +236,9 @@ def test_linear_init_recipe_weight_then_bias():
     generator = np.random.default_rng(42)
     bound = 1 / np.sqrt(6)
     layer = Linear(6, 5, rng=42)
-    np.testing.assert_array_equal(layer.weight.data, generator.uniform(-bound, bound, (6, 5)).astype(np.float32))
-    np.testing.assert_array_equal(layer.bias.data, generator.uniform(-bound, bound, 5).astype(np.float32))
+    check_values("Linear(6, 5, rng=42).weight", layer.weight, generator.uniform(-bound, bound, (6, 5)).astype(np.float32), rtol=0)
+    check_values("Linear(6, 5, rng=42).bias (drawn after the weight)", layer.bias,
+                 generator.uniform(-bound, bound, 5).astype(np.float32), rtol=0)
 
 
 @pytest.mark.parametrize("in_features", [1, 3, 100, 784])
@@ -276,8 +293,12 @@ def test_manual_seed_controls_rng_none():
     a = Sequential(Linear(5, 4), Linear(4, 2))
     manual_seed(123)
     b = Sequential(Linear(5, 4), Linear(4, 2))
-    for p, q in zip(a.parameters(), b.parameters(), strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+        assert np.array_equal(p.data, q.data), f"after manual_seed(123) twice, {name} should be the same both times"
+    manual_seed(124)
+    c = Sequential(Linear(5, 4), Linear(4, 2))
+    assert not np.array_equal(a[0].weight.data, c[0].weight.data), (
+        "manual_seed(123) and manual_seed(124) should give different layers: rng=None means the default generator, not a fixed seed")
 
 
 @pytest.mark.parametrize("rng", [1.5, "0", [0], True])
@@ -314,10 +335,9 @@ def test_linear_forward_matches_numpy(shape):
     layer = Linear(4, 3, rng=0)
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     y = layer(Tensor(x))
-    expected = x @ layer.weight.data + layer.bias.data
-    assert y.shape == expected.shape == shape[:-1] + (3,)
-    assert y.dtype == np.float32
-    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
+    what = f"Linear(4, 3) on an input of shape {shape}"
+    check_values(what, y, x @ layer.weight.data + layer.bias.data, rtol=1e-5, atol=1e-6)
+    assert y.dtype == np.float32, f"{what}: expected float32, got {y.dtype}"
 
 
 def test_linear_forward_accepts_arrays_lists_and_integers():
@@ -352,15 +372,15 @@ def test_linear_without_bias_forward():
 
 
 def test_wrong_input_size_names_both_numbers_and_the_shape():
-    with pytest.raises(ValueError) as error:
-        Linear(7, 2, rng=0)(Tensor(np.ones((3, 9))))
-    message = str(error.value)
-    assert "7" in message and "9" in message and "(3, 9)" in message
+    message = error_message(ValueError, "Linear(7, 2) on an input of shape (3, 9)", lambda: Linear(7, 2, rng=0)(Tensor(np.ones((3, 9)))))
+    assert "7" in message and "9" in message and "(3, 9)" in message, (
+        f"the ValueError should name in_features 7, the last dimension 9 and the shape (3, 9); its message was: {message!r}")
 
 
 def test_zero_dimensional_input_is_a_value_error():
-    with pytest.raises(ValueError, match="0-d"):
-        Linear(1, 2, rng=0)(Tensor(1.0))
+    message = error_message(ValueError, "Linear(3, 2) on a 0-d input", lambda: Linear(3, 2, rng=0)(Tensor(1.0)))
+    assert "3" in message and "()" in message, (
+        f"the ValueError should name in_features 3 and the input's shape (); its message was: {message!r}")
 
 
 def test_linear_matches_torch_functional_linear():
@@ -399,8 +419,10 @@ def test_same_weights_same_outputs_as_torch_mlp():
 def test_sequential_applies_layers_in_order():
     first, second = Linear(4, 8, rng=0), Linear(8, 2, rng=1)
     x = Tensor(np.random.default_rng(0).standard_normal((5, 4)))
-    np.testing.assert_allclose(Sequential(first, second)(x).data, second(first(x)).data)
-    np.testing.assert_allclose(Sequential(first, lambda t: t * 2.0, second)(x).data, second(first(x) * 2.0).data)
+    check_values("Sequential(first, second)(x), which should be second(first(x))", Sequential(first, second)(x),
+                 second(first(x)).data)
+    check_values("Sequential(first, double, second)(x)", Sequential(first, lambda t: t * 2.0, second)(x),
+                 second(first(x) * 2.0).data)
 
 
 def test_sequential_is_a_sequence():
@@ -439,8 +461,8 @@ def test_empty_sequential_is_the_identity():
                                             (lambda: ([Linear(2, 2, rng=0)],), "0"), (lambda: (None,), "0")])
 def test_sequential_rejects_what_is_not_a_layer(make, position):
     bad = make()  # built in the test: a stub Linear fails this test, not the file's loading
-    with pytest.raises(TypeError, match=f"layer {position}"):
-        Sequential(*bad)
+    message = error_message(TypeError, f"Sequential{tuple(bad)!r}", lambda: Sequential(*bad))
+    assert position in message, f"the TypeError should give the position {position} of the bad argument; its message was: {message!r}"
 
 
 # ----- Dropout ------------------------------------------------------------------------------
@@ -450,8 +472,10 @@ def test_dropout_zeroes_a_fraction_p_and_scales_the_rest(p):
     x = Tensor(np.ones((400, 500)))
     y = Dropout(p, rng=0)(x)
     zeroed = (y.data == 0).mean()
-    assert zeroed == pytest.approx(p, abs=0.005)
-    np.testing.assert_allclose(y.data[y.data != 0], 1 / (1 - p), rtol=1e-6)
+    assert zeroed == pytest.approx(p, abs=0.005), f"Dropout(p={p}) should zero about {p:.0%} of the elements, zeroed {zeroed:.2%}"
+    kept = y.data[y.data != 0]
+    assert np.allclose(kept, 1 / (1 - p), rtol=1e-6), (
+        f"the kept elements should be scaled by 1/(1 - {p}) = {1 / (1 - p):.4f}, got values from {kept.min()} to {kept.max()}")
 
 
 def test_dropout_preserves_the_expectation():
@@ -509,13 +533,17 @@ def test_dropout_with_rng_none_follows_manual_seed_at_call_time():
     a = drop(x).data
     manual_seed(8)
     b = drop(x).data
-    np.testing.assert_array_equal(a, b)
+    assert np.array_equal(a, b), "a Dropout(0.5) made before manual_seed(8) should draw the same mask after each manual_seed(8)"
+    manual_seed(9)
+    c = drop(x).data
+    assert not np.array_equal(a, c), (
+        "manual_seed(8) and manual_seed(9) should give different masks: rng=None means the default generator, not a fixed seed")
 
 
 @pytest.mark.parametrize("p", [1.0, 1.5, -0.1, float("nan"), "0.5", None, True])
 def test_dropout_probability_must_be_in_zero_one(p):
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        Dropout(p)
+    message = error_message(ValueError, f"Dropout(p={p!r})", lambda: Dropout(p))
+    assert str(p) in message or repr(p) in message, f"the ValueError should show the bad value {p!r}; its message was: {message!r}"
 
 
 def test_dropout_has_no_parameters_and_a_repr():
