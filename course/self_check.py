@@ -10,6 +10,9 @@ scratch folder, exports every notebook that exports cleanly over that copy (a no
 does not export keeps its last exported version there), and runs tests/package/test_NN_*.py
 against the copy. Your tinytorch/ folder and your notebooks are never changed.
 
+A failing test is shown in its own words (`expected 13.0 got -10.0`), with the notebook cell of
+your code that raised the error, or else of the code the test calls.
+
 A test that stops at a `raise NotImplementedError()` of a LATER module (Module 03's gradient
 tests need Module 05) waits for that module and does not count against this one.
 Exit status: 0 when every checked module exports and passes its tests, 1 otherwise.
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import io
 import json
+import linecache
 import os
 import re
 import shutil
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +49,12 @@ STARTUP = 120  # seconds pytest may take to import and collect the tests, before
 
 # ----- inside the pytest run: this file is also loaded as a plugin (`-p self_check`) --------
 # It writes one JSON line per finished test, so the check knows every outcome, where each
-# failure was raised, and which test was running if a module has to be stopped.
+# failure was raised, and which test was running if a module has to be stopped. With TRACE set
+# (a second run of a failing test) it also records which functions of the package the test
+# called, to name the notebook cells behind a wrong value.
+
+TRACE = "TINYTORCH_SELF_CHECK_TRACE"
+
 
 def _record(**entry) -> None:
     if RECORD in os.environ:
@@ -51,18 +62,38 @@ def _record(**entry) -> None:
             out.write(json.dumps(entry) + "\n")
 
 
-def pytest_runtest_logstart(nodeid, location):
-    _record(test=nodeid, phase="start")
+def _inside(filename: str, folder: str | None) -> bool:
+    return bool(folder) and filename.startswith(folder + os.sep)
+
+
+@functools.cache
+def _package() -> str | None:
+    """The folder of the package under test (the scratch copy), as its code objects name it."""
+    return os.path.realpath(os.environ[EXPECTED]) if EXPECTED in os.environ else None
 
 
 def _failure(report) -> dict:
-    """The message and the place of the error that failed a test (or loading a test file)."""
+    """The message and the place of the error that failed a test (or loading a test file), as
+    pytest reports it; `explain` below says it better when the exception itself is at hand."""
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash:
         return {"message": crash.message, "path": crash.path, "line": crash.lineno}
     text = str(report.longrepr)  # e.g. "ImportError while importing test module ..."
     errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
     return {"message": errors[-1] if errors else text.strip(), "path": None, "line": None}
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _record(test=nodeid, phase="start")
+    if TRACE in os.environ:
+        _CALLED.clear()
+        sys.settrace(_trace)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if TRACE in os.environ:
+        sys.settrace(None)
+        _record(test=nodeid, phase="called", functions=list(_CALLED.values()))
 
 
 def pytest_runtest_logreport(report):
@@ -75,19 +106,147 @@ def pytest_collectreport(report):
         _record(test=report.nodeid, phase="collect", outcome="failed", **_failure(report))
 
 
+def pytest_exception_interact(node, call, report):
+    """Called with the exception of every failure (after the report above): its message in the
+    test's words, and the frames of the student's code and of the test it went through."""
+    if report.failed and call.excinfo is not None:
+        _record(test=report.nodeid, phase="explain", when=report.when,
+                **explain(call.excinfo.value))
+
+
+def explain(error: BaseException) -> dict:
+    if type(error).__name__ == "CollectError" and error.__cause__ is not None:
+        error = error.__cause__  # "ImportError while importing test module": the ImportError
+    package = _package()
+    frames = [(frame.f_code, line) for frame, line in traceback.walk_tb(error.__traceback__)]
+    raised = [(c, n) for c, n in frames if _inside(os.path.realpath(c.co_filename), package)]
+    tests = [(c, n) for c, n in frames if _inside(c.co_filename, str(PACKAGE_TESTS))]
+    if raised:
+        code, line = raised[-1]
+        raised = [os.path.realpath(code.co_filename), line, _qualname(code),
+                  linecache.getline(code.co_filename, line).strip()]
+    return {"message": relative(in_words(error), package and os.path.dirname(package)),
+            "raised": raised or None,
+            "at": [tests[-1][0].co_filename, tests[-1][1]] if tests else None}
+
+
+def _qualname(code) -> str:
+    return getattr(code, "co_qualname", code.co_name)  # "Tensor.sum" (Python 3.11+)
+
+
+_TESTS = str(PACKAGE_TESTS)
+_CALLED: dict = {}  # code object -> [file, first line, qualified name], in the order first called
+
+
+def _trace(frame, event, arg):
+    """sys.settrace's function for new frames only (no line events): notes each function of the
+    package that the test itself calls (its caller lives in tests/package/)."""
+    code = frame.f_code
+    if code not in _CALLED and _inside(code.co_filename, _package()):
+        caller = frame.f_back
+        if caller is not None and _inside(caller.f_code.co_filename, _TESTS):
+            _CALLED[code] = [code.co_filename, code.co_firstlineno, _qualname(code)]
+    return None
+
+
+# ----- a failure in the test's words -------------------------------------------------------
+# The package tests say what they expected and what came back (`expected 13.0 got -10.0`).
+# numpy's assertions wrap that message in their tolerances and a dump of both arrays, and
+# pytest appends its own explanation of a failed `assert`: the test's own message comes first.
+
+NUMPY_HEADER = re.compile(r"(Not equal to tolerance|Arrays are not|Items are not equal)")
+NUMPY_FACT = re.compile(r"(Mismatched elements|\(shapes |Mismatch at|First \d+ mismatches|"
+                        r"Max (absolute|relative) difference|(x and y )?[-+]?(nan|inf) location|"
+                        r"\s*(ACTUAL|DESIRED|x|y): )")
+SHOWN = 80  # characters of one value shown
+
+
+def in_words(error: BaseException) -> str:
+    """One line: an assertion's message, or `TypeError: its message` for other exceptions."""
+    text = str(error)
+    if isinstance(error, AssertionError):
+        return assertion_words(text) or "AssertionError"
+    name = type(error).__name__
+    return f"{name}: {' '.join(text.split())}" if text.strip() else name
+
+
+def assertion_words(text: str) -> str:
+    lines = text.splitlines()
+    if len(lines) > 1 and not lines[0].strip() and NUMPY_HEADER.match(lines[1]):
+        return numpy_words(lines[1:])
+    # pytest's `assert x == y, "message"`: the message, then "assert ..." and "+  where ..."
+    explanation = next((i for i, line in enumerate(lines) if line.startswith("assert ")),
+                       len(lines))
+    own = " ".join(" ".join(lines[:explanation]).split())
+    if own or explanation == len(lines):
+        return own
+    where = [line.strip(" +") for line in lines[explanation + 1:] if line.startswith(" +  where")]
+    return lines[explanation] + (f" ({where[0]})" if where else "")
+
+
+def value(text: str) -> str:
+    """numpy's `array([1., 2.], dtype=float32)` as `[1., 2.]`, on one line, at most SHOWN long."""
+    text = re.sub(r"\[ +", "[", " ".join(text.split()))
+    if text.startswith("array(") and not text.endswith("..."):
+        text = re.sub(r"(, dtype=\w+)?\)$", "", text)
+    text = text.removeprefix("array(")
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
+
+
+def numpy_words(lines: list[str]) -> str:
+    """numpy.testing's message: the test's own words (err_msg), then expected and got."""
+    body = lines[1:]
+    end = next((i for i, line in enumerate(body) if NUMPY_FACT.match(line)), len(body))
+    own = " ".join(" ".join(body[:end]).split())
+    text = "\n".join(body[end:])
+    got = re.search(r"^ (?:ACTUAL|x): (.*?)(?=^ (?:DESIRED|y): )", text, re.M | re.S)
+    wanted = re.search(r"^ (?:DESIRED|y): (.*)", text, re.M | re.S)
+    facts = []
+    if shapes := re.search(r"\(shapes (\(.*?\)), (\(.*?\)) mismatch\)", text):
+        facts.append(f"expected shape {shapes[2]} got shape {shapes[1]}")
+    if "ordered" in lines[0] and got and wanted:  # assert_array_less: no expected value
+        facts.append(f"{' '.join(lines[0].split())}: x = {value(got[1])}, y = {value(wanted[1])}")
+    elif got and wanted and not ("expected" in own and "got" in own):
+        facts.append(f"expected {value(wanted[1])} got {value(got[1])}")
+    counts = re.search(r"Mismatched elements: (\d+) / (\d+)", text)
+    first = re.search(r"^ \[(.*?)\]: (.*) \(ACTUAL\), (.*) \(DESIRED\)", text, re.M)
+    if counts and int(counts[2]) > 1:
+        facts.append(f"{counts[1]} of {counts[2]} values differ" + (
+            f", the first at [{first[1]}]: expected {first[3]} got {first[2]}" if first else ""))
+    if nan := re.search(r"^(?:x and y )?(\S+) location mismatch", text, re.M):
+        facts.append(f"{nan[1]} in other places than expected")
+    if not facts and not own:
+        facts.append(" ".join(lines[0].split()))  # e.g. "Arrays are not strictly ordered"
+    return ": ".join(filter(None, [own, "; ".join(facts)]))
+
+
 # ----- what the check finds ----------------------------------------------------------------
 
 @dataclass
 class Failure:
-    test: str
-    message: str                 # one line, shortened
-    where: str | None = None     # "tinytorch/core/losses.py:64, from modules/04_losses/..., cell 9"
+    test: str                    # "test_binary_ops[add]", or the test file if it does not load
+    message: str                 # one line, shortened: the test's own words first
+    where: str | None = None     # raised in the student's code: "Tensor.sum: modules/01_tensor/
+                                 # 01_tensor.ipynb, cell 12 (01-tensor-tensor-class), the line ..."
     origin: str | None = None    # the module whose exported code raised it, e.g. "04_losses"
     loading: bool = False        # the test file itself did not load: its tests could not run
+    nodeid: str = ""             # pytest's name of the test, to run it again
+    at: str | None = None        # the test's line that failed: "tests/package/test_01_tensor.py:347"
+    calls: str | None = None     # raised in the test (a wrong value): the student's functions it
+                                 # calls and their cells, found by running the test again
 
     @property
     def stub(self) -> bool:
         return self.message.startswith(STUB)
+
+    @property
+    def name(self) -> str:
+        """The test in plain words: "binary ops match numpy (add)"."""
+        if self.loading:
+            return self.test
+        name, _, parameters = self.test.partition("[")
+        words = name.removeprefix("test_").replace("_", " ")
+        return words + (f" ({parameters.removesuffix(']')})" if parameters else "")
 
 
 def number(module: str) -> int:
@@ -132,6 +291,16 @@ class Result:
         return (self.problem is None and bool(self.blocking)
                 and (self.stubs > 0 or all(f.stub for f in self.blocking)))
 
+    @property
+    def first(self) -> Failure | None:
+        """The failure the report shows: the first real one, else the first stub."""
+        if self.problem or not self.blocking:
+            return None
+        stubs = [f for f in self.blocking if f.stub]
+        if not self.not_done:
+            return next(f for f in self.blocking if not f.stub)
+        return (stubs or self.blocking)[0]
+
 
 def short(message: str, limit: int = 200) -> str:
     text = " ".join(line.strip() for line in message.splitlines() if line.strip())
@@ -171,9 +340,12 @@ def select(names: list[str], modules: dict[str, Path]) -> list[str]:
     return chosen or list(modules)
 
 
-def relative(text: str) -> str:
-    """Messages name files by absolute path; show them from the course folder."""
-    return text.replace(str(ROOT) + os.sep, "")
+def relative(text: str, scratch: str | Path | None = None) -> str:
+    """Messages name files by absolute path; show them from the course folder (and the scratch
+    copy's package as tinytorch/...)."""
+    for folder in filter(None, [scratch, ROOT]):
+        text = text.replace(str(folder) + os.sep, "")
+    return text
 
 
 def export_errors(export, modules: dict[str, Path]) -> dict[str, str]:
@@ -243,17 +415,19 @@ def module_of(nodeid: str) -> str:
     return Path(nodeid.split("::")[0]).name.split("_")[1]
 
 
-def command_for(tests: list[Path], verbose: bool) -> list[str]:
+def command_for(tests: list[str], verbose: bool) -> list[str]:
     # Tracebacks only when they are shown: formatting hundreds of them (an untouched module
     # fails most of its tests) took 5 times as long as the tests. The record needs none.
-    return [sys.executable, "-m", "pytest", *map(str, tests), "-p", "self_check",
+    return [sys.executable, "-m", "pytest", *tests, "-p", "self_check",
             "-p", "no:cacheprovider", "--rootdir", str(ROOT), "--confcutdir", str(PACKAGE_TESTS),
             "--continue-on-collection-errors", f"--tb={'short' if verbose else 'no'}", "-q"]
 
 
-def environment_for(scratch: Path, record: Path) -> dict[str, str]:
+def environment_for(scratch: Path, record: Path, trace: bool = False) -> dict[str, str]:
     """The scratch package first on the import path, and the guard told to insist on it."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != TRACE}
+    if trace:
+        env[TRACE] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), str(Path(__file__).parent),
                                                        env.get("PYTHONPATH")]))
     env[EXPECTED] = str(scratch / "tinytorch")
@@ -264,14 +438,15 @@ def environment_for(scratch: Path, record: Path) -> dict[str, str]:
     return env
 
 
-def run_pytest(tests: list[Path], scratch: Path, record: Path, timeout: float,
-               verbose: bool) -> tuple[int | None, str]:
+def run_pytest(tests: list[str], scratch: Path, record: Path, timeout: float,
+               verbose: bool, trace: bool = False) -> tuple[int | None, str]:
     """pytest's exit status (None if a test ran longer than `timeout` seconds, or starting up
-    took longer than STARTUP) and its output."""
+    took longer than STARTUP) and its output. `tests`: files, or single tests (`file::name`)."""
     log = record.with_suffix(".out")
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(command_for(tests, verbose), cwd=scratch, stdout=out,
-                                   stderr=subprocess.STDOUT, env=environment_for(scratch, record))
+                                   stderr=subprocess.STDOUT,
+                                   env=environment_for(scratch, record, trace))
         size, changed = -1, time.monotonic()
         while process.poll() is None:  # every finished test adds to the record
             now = record.stat().st_size if record.exists() else 0
@@ -296,8 +471,8 @@ def run_tests(results: list[Result], scratch: Path, timeout: float, verbose: boo
             result.problem = f"no tests for this module in {relative(str(PACKAGE_TESTS))}/"
     while pending:
         record = scratch / f"record-{len(outputs)}.jsonl"
-        status, output = run_pytest([t for r in pending for t in tests_of(r.module)], scratch,
-                                    record, timeout, verbose)
+        status, output = run_pytest([str(t) for r in pending for t in tests_of(r.module)],
+                                    scratch, record, timeout, verbose)
         outputs.append(output)
         entries = read_entries(record)
         for result in pending:
@@ -311,7 +486,25 @@ def run_tests(results: list[Result], scratch: Path, timeout: float, verbose: boo
                 result.problem = ("no test ran" if status in (0, 1, 5) else
                                   short(relative(why_not_run(output, status)), 400))
         pending = []
+    find_calls(results, scratch, timeout)
     return "\n".join(outputs)
+
+
+def find_calls(results: list[Result], scratch: Path, timeout: float) -> None:
+    """A test that fails on a wrong value fails in its own assertion, not in the student's code:
+    run each module's first such failure again, noting the student's functions it calls, so the
+    report can name their notebook cells. One more pytest process, only when there are some."""
+    again = {r.module: r.first for r in results
+             if r.first and not r.first.where and not r.first.loading and r.first.nodeid}
+    if not again:
+        return
+    record = scratch / "record-calls.jsonl"
+    run_pytest([str(ROOT / f.nodeid) for f in again.values()], scratch, record, timeout,
+               verbose=False, trace=True)
+    called = {e["test"]: e["functions"] for e in read_entries(record) if e["phase"] == "called"}
+    for module, first in again.items():
+        if called.get(first.nodeid):
+            first.calls = calls_in_words(called[first.nodeid], module, scratch)
 
 
 def after_a_hang(pending: list[Result], entries: list[dict], timeout: float) -> list[Result]:
@@ -349,14 +542,14 @@ def read_outcomes(result: Result, entries: list[dict], scratch: Path) -> None:
     """Count outcomes per test; keep each failing test's first failure."""
     outcomes: dict[str, str] = {}
     failures: dict[str, Failure] = {}
+    explained = {(e["test"], e["when"]): e for e in entries if e["phase"] == "explain"}
     for entry in entries:
-        test = entry["test"].partition("::")[2] or Path(entry["test"]).name
-        if entry["phase"] == "start":
+        if entry["phase"] in ("start", "explain", "called"):
             continue
+        test = entry["test"].partition("::")[2] or Path(entry["test"]).name
         if entry["outcome"] == "failed" and test not in failures:
-            failures[test] = Failure(test, short(entry["message"]),
-                                     *where(entry["path"], entry["line"], scratch),
-                                     loading=entry["phase"] == "collect")
+            failures[test] = failure(test, entry, explained.get((entry["test"], entry["phase"])),
+                                     scratch)
         if entry["phase"] in ("call", "collect") or entry["outcome"] != "passed":
             outcomes.setdefault(test, entry["outcome"])
     result.passed = sum(o == "passed" and t not in failures for t, o in outcomes.items())
@@ -364,20 +557,52 @@ def read_outcomes(result: Result, entries: list[dict], scratch: Path) -> None:
     result.failures = list(failures.values())
 
 
-def where(path: str | None, line: int | None, scratch: Path) -> tuple[str | None, str | None]:
-    """Where a failure was raised and, in the package, the notebook cell and module the code
-    came from (export.py writes a `# %% modules/NN_name/NN_name.ipynb, cell N` line above each)."""
-    if not path or line is None:
+def failure(test: str, entry: dict, why: dict | None, scratch: Path) -> Failure:
+    """A failed test from its record: pytest's report, and the plugin's `explain` of it."""
+    loading = entry["phase"] == "collect"
+    if why is None:  # no exception at hand: pytest's own summary of the failure
+        path, line = entry["path"], entry["line"]
+        inside = bool(path) and Path(path).is_relative_to(scratch)
+        where, origin = place(path, line, scratch) if inside else (None, None)
+        at = f"{relative(path)}:{line}" if path and Path(path).is_relative_to(ROOT) else None
+        return Failure(test, short(relative(entry["message"], scratch)), where, origin, loading,
+                       entry["test"], at)
+    where = origin = None
+    if why["raised"]:
+        path, line, function, code = why["raised"]
+        where, origin = place(path, line, scratch)
+        if origin:  # "Tensor.sum: modules/.., cell 12 (..), the line `return ...`"
+            where = f"{function}: {where}" + (f", the line `{code}`" if code else "")
+    at = why["at"] and f"{relative(why['at'][0])}:{why['at'][1]}"
+    return Failure(test, short(why["message"]), where, origin, loading, entry["test"], at)
+
+
+def place(path: str | None, line: int | None, scratch: Path) -> tuple[str | None, str | None]:
+    """The notebook cell that a line of the package came from, and its module: export.py writes
+    `# %% modules/NN_name/NN_name.ipynb, cell N (grade-id)` above each exported cell; a line
+    outside every cell is named by its file (tinytorch/__init__.py:3)."""
+    if not path or line is None or not Path(path).is_relative_to(scratch):
         return None, None
     file = Path(path)
-    if not file.is_relative_to(scratch):
-        return f"{relative(path)}:{line}", None
     shown = f"{file.relative_to(scratch).as_posix()}:{line}"
     lines = file.read_text(encoding="utf-8").splitlines()[:line]
     cells = [text[5:] for text in lines if text.startswith("# %% modules/")]
     if not cells:
         return shown, None
-    return f"{shown}, from {cells[-1]}", Path(cells[-1].split(",")[0]).parent.name
+    return cells[-1], Path(cells[-1].split(",")[0]).parent.name
+
+
+def calls_in_words(functions: list, module: str, scratch: Path) -> str | None:
+    """"Tensor.__init__, Tensor.__add__: modules/01_tensor/01_tensor.ipynb, cell 12 (...)": the
+    student's functions a test called, by cell; those of the tested module only, if it has any."""
+    cells: dict[str, list[str]] = {}
+    for path, line, function in functions:
+        cell, _ = place(path, line, scratch)
+        if cell:
+            cells.setdefault(cell, []).append(function)
+    own = {c: f for c, f in cells.items() if c.startswith(f"modules/{module}/")} or cells
+    return "; ".join(f"{', '.join(f[:4])}{', ...' if len(f) > 4 else ''}: {c}"
+                     for c, f in list(own.items())[:3]) or None
 
 
 # ----- the report --------------------------------------------------------------------------
@@ -424,20 +649,20 @@ def details(r: Result) -> list[str]:
         fails = (f"{Path(r.blocking[0].test).name} does not load, so its tests cannot run yet"
                  if any(f.loading for f in r.blocking) else
                  f"{len(r.blocking)} of {r.passed + len(r.blocking)} tests fail")
-        stubs = [f for f in r.blocking if f.stub]
+        first = r.first
         if not r.not_done:
-            first = next(f for f in r.blocking if not f.stub)
             lines.append(f"{r.module}: {fails}.")
         elif r.stubs:
-            first = (stubs or r.blocking)[0]
             lines.append(f"{r.module}: not done yet: {r.stubs} `raise {STUB}()` "
                          f"stub{'s' if r.stubs > 1 else ''} left to fill in; {fails}.")
         else:  # every failure is a stub of an earlier module
-            first = stubs[0]
             lines.append(f"{r.module}: {fails}: they use {first.origin}, which is not done yet.")
-        lines.append(f"  first: {first.test}: {first.message}")
+        lines.append(f"  first: {first.name}" + (f", {first.at}" if first.at else ""))
+        lines.append(f"    {first.message}")
         if first.where:
-            lines.append(f"  raised at {first.where}")
+            lines.append(f"    raised in {first.where}")
+        elif first.calls:
+            lines.append(f"    the test calls {first.calls}")
     if r.waiting:
         lines.append(f"{r.module}: {len(r.waiting)} tests also use {later_modules(r)}, which is "
                      "not done yet; they will run once it is.")
@@ -526,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
               "on your code...\n", flush=True)
         output = run_tests(results, scratch, args.timeout, args.verbose)
     if args.verbose:
-        print("----- pytest output -----\n" + relative(output).rstrip() + "\n-----\n")
+        print("----- pytest output -----\n" + relative(output, scratch).rstrip() + "\n-----\n")
     every_module = len(chosen) == len(modules) and (ROOT / "milestones" / "04_cnn.py").exists()
     report(results, None if errors else package_out_of_date(export), errors, every_module)
     return 0 if all(r.ok for r in results) else 1

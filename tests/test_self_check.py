@@ -18,9 +18,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
+from course import self_check as self_check_module
 from course.notebooks import NOTEBOOKS, ROOT, assignment
+from package.checks import assert_close
 
 import export
 
@@ -112,8 +115,10 @@ def test_a_half_done_copy_is_reported_module_by_module(half_done, no_torch):
     # package file of Module 04 and the notebook cell it came from.
     assert re.fullmatch(r"04_losses ok not done yet \(\d+ of \d+ pass\)", row(run, "04_losses"))
     assert re.search(r"04_losses: not done yet: \d+ `raise NotImplementedError\(\)` stubs", out)
-    assert re.search(r"first: test_\S+: NotImplementedError\n  raised at tinytorch/core/losses\.py:"
-                     r"\d+, from modules/04_losses/04_losses\.ipynb, cell \d+", out)
+    assert re.search(r"  first: [\w ]+(\(.*\))?, tests/package/test_04_losses\.py:\d+\n"
+                     r"    NotImplementedError\n"
+                     r"    raised in \w+(\.\w+)*: modules/04_losses/04_losses\.ipynb, cell \d+ "
+                     r"\(04-[\w-]+\), the line `raise NotImplementedError\(\)`", out)
     # Only the named modules; not all done, so exit 1 and say what comes next.
     assert "02_activations" not in out
     assert run.returncode == 1
@@ -126,16 +131,52 @@ def test_a_bug_in_a_solved_module_is_caught_in_that_module(half_done, no_torch, 
     this venv still add correctly, so the failure proves the notebook's code was tested."""
     buggy = tmp_path / "buggy"
     shutil.copytree(half_done, buggy)
-    edit_notebook(buggy, "01_tensor", ADD, ADD.replace("np.add", "np.subtract"))
+    cell = edit_notebook(buggy, "01_tensor", ADD, ADD.replace("np.add", "np.subtract"))
     before = snapshot(buggy)
     run = self_check(buggy, "01", env=no_torch)
     assert snapshot(buggy) == before  # the check changed none of the student's files
     assert run.returncode == 1
     assert re.fullmatch(r"01_tensor ok FAIL \(\d+ of \d+ pass\)", row(run, "01_tensor"))
     assert re.search(r"01_tensor: \d+ of \d+ tests fail\.", run.stdout)
-    assert re.search(r"first: test_\w+\[[^]]*add\]: AssertionError: ", run.stdout)
+    # A wrong value: the test's name in words, its line, its own message (expected and got,
+    # not numpy's dump), and the cell of the notebook that holds the code the test calls.
+    first = re.search(r"  first: (.*)\n    (.*)\n    the test calls (.*)\n", run.stdout)
+    assert first, "no first failure with the functions it calls"
+    name, message, calls = first.groups()
+    assert re.fullmatch(r"[a-z ]+ \(.*add.*\), tests/package/test_01_tensor\.py:\d+", name)
+    assert re.search(r"expected .* got ", message)
+    assert "AssertionError" not in message and "Not equal to tolerance" not in message
+    assert "ACTUAL" not in run.stdout and "DESIRED" not in run.stdout
+    assert re.search(rf"Tensor\.__add__.*: modules/01_tensor/01_tensor\.ipynb, cell {cell} "
+                     r"\(01-tensor-tensor-class\)", calls)
+    relative_paths_only(run, buggy)
     assert "Your tinytorch/ folder is out of date" in run.stdout  # it still has the correct add
     assert "tinytorch/core/tensor.py differs from the notebooks" in run.stdout
+
+
+def relative_paths_only(run: subprocess.CompletedProcess, folder: Path) -> None:
+    """Past its first line (which names the course folder), the report names files from the
+    student's course folder: no scratch copy in /tmp, no absolute path."""
+    for line in run.stdout.splitlines()[1:]:
+        assert str(folder) not in line and "self-check-" not in line, line
+        assert not re.search(r"(^|[\s(`'\"])/\w", line), line
+
+
+def test_an_error_in_the_students_code_names_the_cell_and_line(half_done, no_torch, tmp_path):
+    """Raised deep inside numpy, called from the student's code: the report names the last
+    frame of the student's code (function, notebook cell, line), not numpy's file."""
+    broken = tmp_path / "broken"
+    shutil.copytree(half_done, broken)
+    wrong = "return Tensor(np.linalg.inv(np.zeros((2, 2))))"
+    cell = edit_notebook(broken, "01_tensor", ADD, wrong)
+    run = self_check(broken, "01", env=no_torch)
+    assert run.returncode == 1
+    assert re.search(r"  first: .*, tests/package/test_01_tensor\.py:\d+\n"
+                     r"    LinAlgError: Singular matrix\n"
+                     rf"    raised in Tensor\.__add__: modules/01_tensor/01_tensor\.ipynb, cell "
+                     rf"{cell} \(01-tensor-tensor-class\), the line `{re.escape(wrong)}`\n",
+                     run.stdout)
+    relative_paths_only(run, broken)
 
 
 def test_a_notebook_that_does_not_export_is_named_with_its_cell(half_done, no_torch, tmp_path):
@@ -223,3 +264,49 @@ def test_guard_checks_the_package_the_tests_actually_imported(tmp_path):
                      TINYTORCH_EXPECTED_PACKAGE=str(tmp_path / "right" / "tinytorch"))
     assert run.returncode == 4, run.stdout + run.stderr
     assert f"package at {tmp_path / 'wrong' / 'tinytorch'}" in run.stdout + run.stderr
+
+
+# ----- the words of a failure ------------------------------------------------------------
+
+def failing(check) -> AssertionError:
+    with pytest.raises(AssertionError) as caught:
+        check()
+    return caught.value
+
+
+def test_numpy_dumps_become_expected_and_got():
+    """The test's own message (numpy's err_msg) comes first; numpy's tolerances and dumps go."""
+    words = self_check_module.in_words
+    assert words(failing(lambda: np.testing.assert_allclose(
+        np.float32(-10.0), 13.0, err_msg="expected 13.0 got -10.0"))) == "expected 13.0 got -10.0"
+    said = words(failing(lambda: np.testing.assert_allclose(
+        np.array([[1.0, 2.0]]), [[1.0, 3.0]], err_msg="add: gradient of input 0")))
+    assert said == ("add: gradient of input 0: expected [[1., 3.]] got [[1., 2.]]; 1 of 2 "
+                    "values differ, the first at [0, 1]: expected 3.0 got 2.0")
+    said = words(failing(lambda: np.testing.assert_array_equal(np.zeros(3), np.zeros((2, 3)))))
+    assert said.startswith("expected shape (2, 3) got shape (3,)")
+    said = words(failing(lambda: np.testing.assert_allclose(np.ones((50, 50)), np.zeros((50, 50)))))
+    assert len(said) < 300 and "2500 of 2500 values differ" in said
+
+
+def test_a_failed_assert_shows_its_message_not_pytests_explanation():
+    words = self_check_module.assertion_words
+    assert words("expected 13 got -10\nassert -10 == 13") == "expected 13 got -10"
+    assert words("assert (2, 3) == (3, 2)\n  \n  At index 0 diff: 2 != 3") == "assert (2, 3) == (3, 2)"
+    assert self_check_module.in_words(NotImplementedError()) == "NotImplementedError"
+    assert self_check_module.in_words(TypeError("no\n dtype")) == "TypeError: no dtype"
+
+
+def test_the_comparison_helper_of_the_package_tests_speaks_the_notebooks_words():
+    """tests/package/checks.py ships with the package tests; module tests may use it."""
+    assert_close(np.array([1.0, 2.0], np.float32), [1.0, 2.0000001], "close enough")
+    said = str(failing(lambda: assert_close(np.array([1, -1]), [4, 6], "Tensor + Tensor")))
+    assert said == ("Tensor + Tensor: expected [4, 6] got [1, -1]; 2 of 2 values differ, the "
+                    "first at [0]: expected 4 got 1")
+    assert str(failing(lambda: assert_close(np.float32(-10), 13.0))) == "expected 13.0 got -10.0"
+    said = str(failing(lambda: assert_close(np.zeros((2, 3)), np.zeros((3, 2)), "x.T")))
+    assert said.startswith("x.T: expected shape (3, 2) got shape (2, 3)")
+    said = str(failing(lambda: assert_close(np.zeros(2), [0, 0], dtype=np.float32)))
+    assert said == "expected dtype float32 got float64"
+    assert str(failing(lambda: assert_close(None, [1.0]))) == "expected [1.] got None"
+    assert str(failing(lambda: assert_close([1, 2], [1, 3]))).startswith("expected [1, 3] got [1, 2]")
