@@ -37,8 +37,7 @@ def check_values(what, got, expected, rtol=1e-6, atol=0.0, dtype=None):
     expected = np.asarray(expected)
     assert isinstance(got, Tensor), f"{what}: expected a Tensor, got {type(got).__name__}"
     assert got.shape == expected.shape, f"{what}: expected shape {expected.shape}, got {got.shape}"
-    if dtype is not None:
-        assert got.dtype == dtype, f"{what}: expected dtype {np.dtype(dtype)}, got {got.dtype}"
+    assert dtype is None or got.dtype == dtype, f"{what}: expected dtype {np.dtype(dtype)}, got {got.dtype}"
     assert np.allclose(got.data, expected, rtol=rtol, atol=atol, equal_nan=False), f"{what}: expected\n{expected}\ngot\n{got.data}"
 
 
