@@ -66,6 +66,11 @@ def test_losses_are_loss_subclasses_with_pytorch_like_repr(cls):
     assert repr(loss_fn) == f"{cls.__name__}()"
 
 
+def test_the_base_class_has_no_forward():
+    with pytest.raises(NotImplementedError):
+        Loss()(Tensor([1.0]), [1.0])
+
+
 @pytest.mark.parametrize("cls, prediction, target", [
     (MSELoss, np.zeros(3), np.zeros(3)),
     (MSELoss, [1.0, 2.0], [1.0, 2.0]),
@@ -385,3 +390,13 @@ def test_losses_on_a_linear_model():
     loss = CrossEntropyLoss()(logits, rng.integers(0, 5, size=32))
     assert loss.item() == pytest.approx(np.log(5), abs=0.05)
     assert loss.inputs[0] is logits and logits.op == "add" and logits.inputs[0].op == "matmul"
+
+
+# ----- the base class (given code) --------------------------------------------------------
+
+def test_a_loss_without_forward_raises_not_implemented_error():
+    class NoForward(Loss):
+        pass
+
+    with pytest.raises(NotImplementedError):
+        NoForward()(Tensor([0.5, 0.5]), [0.0, 1.0])

@@ -89,13 +89,16 @@ CONFIGS = [
     (SGD, dict(lr=0.05, momentum=0.9, nesterov=True)),
     (SGD, dict(lr=0.1, weight_decay=0.05)),
     (SGD, dict(lr=0.02, momentum=0.5, weight_decay=0.1, nesterov=True)),
+    (SGD, dict(lr=0.01, momentum=1.0, weight_decay=1.0)),  # 1 is a value like any other
     (Adam, dict()),
     (Adam, dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6)),
     (Adam, dict(lr=0.01, weight_decay=0.1)),
     (Adam, dict(lr=0.1, betas=(0.0, 0.5))),
+    (Adam, dict(lr=0.01, weight_decay=1.0, eps=0.0)),
     (AdamW, dict()),
     (AdamW, dict(lr=0.05, weight_decay=0.1)),
     (AdamW, dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4, weight_decay=0.0)),
+    (AdamW, dict(lr=0.01, weight_decay=1.0)),
 ]
 CONFIG_IDS = [f"{cls.__name__}({', '.join(f'{k}={v}' for k, v in kw.items())})" for cls, kw in CONFIGS]
 
