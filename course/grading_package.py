@@ -15,7 +15,9 @@ The packages are built once per assignment and state of the source notebooks, un
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -66,11 +68,19 @@ def build(assignment: str, modules_dir: Path, into: Path) -> Path:
         target = staging / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
-    status = export.main(["--modules", str(staging), "--package", str(into / "tinytorch")])
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report), contextlib.redirect_stderr(report):
+        status = export.main(["--modules", str(staging), "--package", str(into / "tinytorch")])
     if status != 0:
-        raise RuntimeError(f"the grading package of {assignment} could not be exported "
-                           f"from {modules_dir} (export.py's message is above)")
+        raise RuntimeError(f"the grading package of {assignment} could not be exported from "
+                           f"{modules_dir}:\n{report.getvalue()}")
     shutil.rmtree(staging)
+    # The dataset locator also looks beside the package: the course's datasets/, or the ones
+    # of the repository that export.py belongs to.
+    for datasets in (modules_dir.parent / "datasets", Path(export.ROOT) / "datasets"):
+        if datasets.is_dir():
+            (into / "datasets").symlink_to(datasets.resolve(), target_is_directory=True)
+            break
     return into
 
 
