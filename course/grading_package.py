@@ -105,4 +105,7 @@ def grading_package(assignment: str, course_root: Path, modules_dir: Path) -> Pa
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    for older in folder.parent.glob(f"{assignment}-*"):  # built from notebooks since changed
+        if older != folder:
+            shutil.rmtree(older, ignore_errors=True)
     return folder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,18 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
 from course.config import course_config
+from course.grading_package import grading_package
+from course.notebooks import ROOT
+
+
+def grading_env(notebook: Path) -> dict[str, str]:
+    """The environment of a process that should import what nbgrader's kernel imports when it
+    grades this notebook's module: its grading package (course/grading_package.py), built
+    once per state of the notebooks into the repository's .grading/ (git-ignored)."""
+    folder = grading_package(notebook.parent.name, ROOT, ROOT / "modules")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
+    return env
 
 
 class Course:

@@ -2,8 +2,8 @@
 
 tests/alternates/ holds, for every graded cell, at least one right answer written from the
 notebook's instructions alone and unlike the reference (see its docstring). Each runs through
-its notebook's graded cells with their hidden tests (tests/run_cells.py, as for the mutations),
-alone and together with the module's other alternates; the module written entirely in the
+its notebook's graded cells with their hidden tests (tests/run_cells.py, as for the mutations,
+on the package nbgrader grades with, which holds nothing of the module), alone and together with the module's other alternates; the module written entirely in the
 alternates is then exported over a copy of the package and must pass the package tests of
 its module and of every later module.
 """
@@ -21,6 +21,7 @@ import export
 import pytest
 
 from alternates import ALTERNATES, rewrite
+from grading import grading_env
 from course.notebooks import (NOTEBOOKS, ROOT, SOLUTION, graded_cells, module_number,
                               nbgrader_meta, read, regions)
 
@@ -78,7 +79,7 @@ def test_each_alternate_rewrites_a_solution_region_of_its_module():
 def run_cells(notebook, *runs) -> list[dict]:
     request = json.dumps([str(notebook), *runs])
     result = subprocess.run([sys.executable, str(RUNNER)], input=request, capture_output=True,
-                            text=True, timeout=1800)
+                            text=True, timeout=1800, env=grading_env(notebook))
     assert result.returncode == 0, f"tests/run_cells.py failed:\n{result.stderr[-3000:]}"
     return json.loads(result.stdout)
 
