@@ -544,3 +544,77 @@ def test_integer_targets_keep_float32_gradients(loss_fn):
     loss = loss_fn(hidden, Tensor([[1], [0]]))
     grads = BACKWARD_RULES[loss.op](np.ones((), dtype=np.float32), loss)
     assert grads[0].dtype == np.float32
+
+
+# ----- promises the mutation run over tinytorch/core/autograd.py found untested --------------
+def test_unbroadcast_returns_grad_itself_when_the_shapes_agree():
+    grad = np.ones((2, 3))
+    assert unbroadcast(grad, (2, 3)) is grad
+
+
+def test_backward_rule_returns_the_rule_it_registers(monkeypatch):
+    monkeypatch.setitem(BACKWARD_RULES, "double", None)  # restored after the test
+
+    def rule(grad, out):
+        return (2 * grad,)
+
+    assert backward_rule("double")(rule) is rule and BACKWARD_RULES["double"] is rule
+
+
+@pytest.mark.parametrize("gradient", [None, np.array(2.0, dtype=np.float64), 2.0], ids=["none", "float64 array", "number"])
+def test_rules_receive_the_gradient_in_the_tensors_dtype(monkeypatch, gradient):
+    seen = []
+    monkeypatch.setitem(BACKWARD_RULES, "spy", lambda grad, out: (seen.append(grad.dtype) or grad,))
+    x = Tensor(3.0, requires_grad=True)  # float32
+    wrap_result(x.data * 1, "spy", x).backward(gradient)
+    assert seen == [np.float32], f"the rule got a gradient of dtype {seen}; expected float32, the tensor's"
+    assert x.grad.dtype == np.float32
+
+
+def test_a_float32_leaf_keeps_a_float32_grad_in_a_float64_expression():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * Tensor([1.0, 3.0], dtype=np.float64)).sum().backward()
+    assert x.grad.dtype == np.float32, f"a float32 leaf's .grad should be float32, got {x.grad.dtype}"
+    np.testing.assert_allclose(x.grad.data, [1.0, 3.0])
+
+
+def test_a_gradient_that_would_broadcast_is_still_the_wrong_shape():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError):
+        (x * 2).backward(np.ones(1))
+
+
+def test_an_input_whose_rule_gives_none_gets_no_gradient(monkeypatch):
+    monkeypatch.setitem(BACKWARD_RULES, "stop", lambda grad, out: (None,))
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([5.0, 6.0], requires_grad=True)
+    (wrap_result(x.data * 1, "stop", x) * y).sum().backward()
+    assert x.grad is None
+    np.testing.assert_allclose(y.grad.data, [1.0, 2.0])
+
+
+def test_grad_check_passes_a_right_rule_and_catches_a_missing_gradient(monkeypatch):
+    x = Tensor([0.5, -1.5, 2.0], dtype=np.float64, requires_grad=True)
+    w = Tensor([1.0, 2.0, -1.0], dtype=np.float64, requires_grad=True)
+    for _ in range(2):  # twice on the same inputs: the first check's .grad must not add up
+        grad_check(lambda a, b: (a * a * a) * b.sum(), x, w, what="a^3 * sum(b)")
+    monkeypatch.setitem(BACKWARD_RULES, "stop", lambda grad, out: (None,))
+    with pytest.raises(AssertionError):
+        grad_check(lambda t: wrap_result(t.data * 1, "stop", t), x)
+
+
+def test_bce_target_gradient_at_0_and_1_is_clamped_without_warnings():
+    p = Tensor([0.0, 1.0, 0.5], dtype=np.float64)
+    t = Tensor([0.3, 0.3, 0.3], dtype=np.float64, requires_grad=True)
+    with np.errstate(all="raise"):
+        BinaryCrossEntropyLoss()(p, t).backward()
+    np.testing.assert_allclose(t.grad.data, np.array([100.0, -100.0, 0.0]) / 3, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda x: x[[0, 0]], lambda x: x[0], lambda x: x.max(axis=0)],
+                         ids=["getitem fancy", "getitem basic", "max"])
+def test_rules_keep_float32(make):
+    x = Tensor([[1.0, 2.0], [3.0, 3.0]], requires_grad=True)
+    out = make(x)
+    grads = BACKWARD_RULES[out.op](np.ones(out.shape, dtype=np.float32), out)
+    assert grads[0].dtype == np.float32, f"the rule of {out.op!r} turned float32 into {grads[0].dtype}"
