@@ -3,8 +3,8 @@ release through an nbgrader exchange -> two students fetch, work and submit -> c
 autograde -> feedback, released to and fetched by the students -> grades exported as CSV.
 
 alice has a bug in Module 01 (floats stay float64) and a correct Module 08: her Module 08 gets
-full marks, because the kernel that grades it imports the reference tinytorch installed in the
-venv (`pip install -e .`), not her Module 01. On top of her own Module 01, Module 08's hidden
+full marks, because the kernel that grades it imports the reference of Modules 01-07 (the
+grading package of Module 08, course/grading_package.py), not her Module 01. On top of her own Module 01, Module 08's hidden
 collate test (float64 samples must collate to float32) fails: the last test shows it. bob has
 Module 01 right and one mistake in Module 08.
 
@@ -146,11 +146,12 @@ def test_release_submit_collect_autograde_feedback_and_export(course, tmp_path, 
     instructor = NbGraderAPI(config=config_for(course))
     submit_through_exchange(course, instructor, student, tmp_path)
 
-    # The grading kernel imports the reference package, whatever the student's own modules.
-    where = subprocess.run([sys.executable, "-c", "import tinytorch; print(tinytorch.__file__)"],
-                           capture_output=True, text=True, cwd=course.root, check=True).stdout
-    assert where.startswith(str(ROOT / "tinytorch")), f"grading would import {where}"
     totals = autograde(course, student)
+    # The grading kernel imported the reference of the earlier modules, whatever the student's
+    # own, and only stubs of the module it graded (course/grading_package.py).
+    [package] = (course.root / ".grading").glob("08_dataloader-*/tinytorch")
+    assert (package / "core" / "tensor.py").read_text() == (ROOT / "tinytorch/core/tensor.py").read_text()
+    assert "raise NotImplementedError()" in (package / "data" / "loader.py").read_text()
     for assignment_id, (score, maximum) in totals.items():
         expected = EXPECTED[student, assignment_id]
         assert (score == maximum) == (expected == "all") and score > 0, (
