@@ -144,7 +144,8 @@ def backward(tensor: Tensor, gradient: Any = None) -> None:
 
     Raises:
         RuntimeError: `tensor` does not require grad; `gradient` is missing for a tensor of more
-            than one element; an operation in the graph has no backward rule.
+            than one element; an operation in the graph has no backward rule (say which
+            operation, by its name).
         ValueError: `gradient` does not have the tensor's shape; a backward rule returned a
             gradient that does not fit its input (raised by unbroadcast).
     """
