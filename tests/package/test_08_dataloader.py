@@ -381,3 +381,78 @@ def test_render_ascii_shades_and_layout():
         render_ascii(np.zeros((1, 1, 2, 2)))
     with pytest.raises(ValueError):
         render_ascii(np.zeros((2, 2, 2)), titles=["only one"])
+
+
+# ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
+
+def test_a_dataset_without_getitem_is_refused_with_a_type_error():
+    class OnlyLength:
+        def __len__(self):
+            return 3
+
+    with pytest.raises(TypeError):
+        DataLoader(OnlyLength())
+
+
+class Samples(Dataset):
+    """Samples that are single Tensors (not tuples), fetched one at a time."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return Tensor(np.full((2, 2), float(index)))
+
+
+def plus_ten(x, rng):
+    return Tensor(x.data + 10.0, dtype=x.dtype)
+
+
+def test_the_loader_transform_replaces_the_inputs_of_every_batch(dataset):
+    images = next(iter(DataLoader(dataset, 4)))[0].data
+    batch = next(iter(DataLoader(dataset, 4, transform=plus_ten)))
+    np.testing.assert_array_equal(batch[0].data, images + 10.0,
+                                  err_msg="expected the inputs (batch[0]) plus 10 from the transform")
+    np.testing.assert_array_equal(batch[1].data, dataset.tensors[1].data[:4],
+                                  err_msg="the labels (batch[1]) must come back untransformed")
+
+
+def test_a_batch_that_is_not_a_tuple_is_transformed_whole():
+    batch = next(iter(DataLoader(Samples(), 2, transform=plus_ten)))
+    assert isinstance(batch, Tensor) and batch.shape == (2, 2, 2), (
+        f"expected one Tensor of shape (2, 2, 2), got {type(batch).__name__} "
+        f"{getattr(batch, 'shape', '')}")
+    np.testing.assert_array_equal(batch.data[:, 0, 0], [10.0, 11.0])
+
+
+@pytest.mark.parametrize("transform", [RandomHorizontalFlip(1.0), RandomCrop(3, padding=1)],
+                         ids=["flip", "crop"])
+def test_flip_and_crop_return_the_dtype_of_their_input(transform):
+    x = Tensor(np.random.default_rng(0).uniform(size=(2, 3, 3)), dtype=np.float64)
+    out = transform(x, np.random.default_rng(0))
+    assert out.dtype == np.float64, f"expected a float64 batch (the input's dtype), got {out.dtype}"
+
+
+def test_a_crop_as_large_as_the_image_returns_the_image():
+    x = Tensor(np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4))
+    np.testing.assert_array_equal(RandomCrop(4)(x, np.random.default_rng(0)).data, x.data)
+
+
+@pytest.mark.parametrize("size", [(5, 3), (3, 5)])
+def test_a_crop_window_larger_than_the_image_in_one_direction_names_both_sizes(size):
+    with pytest.raises(ValueError) as raised:
+        RandomCrop(size)(Tensor(np.zeros((2, 4, 4), dtype=np.float32)), np.random.default_rng(0))
+    numbers = re.findall(r"\d+", str(raised.value))
+    assert "5" in numbers and "4" in numbers, (
+        f"expected the message to name the window {size} and the image size 4 x 4, "
+        f"got: {raised.value}")
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 3, 3), (2, 3, 3)], ids=["one channel", "no channel axis"])
+def test_per_channel_normalize_refuses_a_batch_without_those_channels(shape):
+    normalize = Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])
+    with pytest.raises(ValueError) as raised:
+        normalize(Tensor(np.zeros(shape, dtype=np.float32)))
+    message = str(raised.value)
+    assert "3" in message and (str(shape) in message or str(list(shape)) in message), (
+        f"expected the message to name the 3 channels and the shape {shape}, got: {raised.value}")
