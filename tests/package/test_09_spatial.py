@@ -386,3 +386,29 @@ def test_chunks_of_the_batch_are_invisible(monkeypatch, chunk_bytes):
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
     np.testing.assert_allclose(W.grad.data, np.einsum("ncyxij,noyx->ocij", windows, upstream, optimize=True), rtol=1e-9)
     np.testing.assert_allclose(B.grad.data, upstream.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+# ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
+
+def test_im2col_with_padding_returns_the_dtype_of_its_input():
+    x = np.arange(2 * 2 * 4 * 4, dtype=np.float32).reshape(2, 2, 4, 4)
+    cols = im2col(x, 3, padding=1)
+    assert cols.dtype == np.float32, f"expected x's dtype float32, got {cols.dtype}"
+
+
+def test_conv2d_float64_keeps_its_bias_float64():
+    conv = Conv2d(2, 3, 3, dtype=np.float64, rng=0)
+    assert conv.bias.dtype == np.float64, f"expected a float64 bias, got {conv.bias.dtype}"
+
+
+@pytest.mark.parametrize("start, end, shape", [(1, 1, (2, 3, 4)), (0, 0, (2, 3, 4)),
+                                               (1, 2, (2, 12)), (0, -1, (24,))])
+def test_flatten_merges_the_dimensions_from_start_to_end(start, end, shape):
+    out = Flatten(start, end)(Tensor(np.zeros((2, 3, 4), dtype=np.float32)))
+    assert out.shape == shape, f"Flatten({start}, {end}) of (2, 3, 4): expected {shape}, got {out.shape}"
+
+
+@pytest.mark.parametrize("start, end", [(0, 3), (2, 1), (3, 3)])
+def test_flatten_refuses_dimensions_the_tensor_does_not_have(start, end):
+    with pytest.raises(Exception):  # as torch.nn.Flatten does; the docstring names no type
+        Flatten(start, end)(Tensor(np.zeros((2, 3, 4), dtype=np.float32)))
