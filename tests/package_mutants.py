@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import os
 import re
 import shutil
@@ -358,6 +359,7 @@ class Slot:
             return pid
         code = 3
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             import pytest
             os.chdir(self.folder)
             sys.path.insert(0, str(self.folder))
@@ -416,6 +418,7 @@ def run(root: Path, plan: list[tuple[str, list[Mutant], list[str]]], jobs: int,
         timeout: Optional[float]) -> dict[Mutant, str]:
     """Try every mutant; return its outcome: killed, survived or timeout."""
     outcome: dict[Mutant, str] = {}
+    running: dict[int, tuple[Slot, Mutant, float]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="package-mutants-"))
     try:
         slots = [Slot(root, scratch / f"slot{i}") for i in range(jobs)]
@@ -437,13 +440,12 @@ def run(root: Path, plan: list[tuple[str, list[Mutant], list[str]]], jobs: int,
                 print(f"{file}: the tests fail in reversed order ({slots[0].first_failure()}): "
                       f"running them in file order only", file=sys.stderr)
             killers: list[str] = []
-            limit = timeout or max(10.0, 4 * baseline)
+            limit = timeout or max(30.0, 5 * baseline)  # generous: a busy machine is slow
             for slot in slots[1:]:
                 pid = slot.start(tests, bytecode=True)
                 wait_for(pid, time.monotonic() + 600)
             print(f"{file}: {len(mutants)} mutants, tests {', '.join(tests)} "
                   f"(unchanged: {baseline:.1f} s, timeout {limit:.0f} s)", file=sys.stderr)
-            running: dict[int, tuple[Slot, Mutant, float]] = {}
             queue = list(mutants)
             free = list(slots)
             while queue or running:
@@ -465,6 +467,8 @@ def run(root: Path, plan: list[tuple[str, list[Mutant], list[str]]], jobs: int,
                         if code in (4, 5):  # usage error, no tests: the run itself is broken
                             raise SystemExit(f"{mutant}: pytest exited {code} (not a test result)")
                         outcome[mutant] = "survived" if code == 0 else "killed"
+                        if code == 0:
+                            print(f"  survived: {mutant}", file=sys.stderr)
                         killer = slot.first_failure()
                         if killer and reorder:
                             killers = [killer] + [k for k in killers if k != killer][:20]
@@ -475,7 +479,10 @@ def run(root: Path, plan: list[tuple[str, list[Mutant], list[str]]], jobs: int,
                         print(f"  ... {len(outcome)} done", file=sys.stderr)
                 if running:
                     time.sleep(0.002)
-    finally:
+    finally:  # also when interrupted: no child left running, no scratch copy left behind
+        for pid in running:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         shutil.rmtree(scratch, ignore_errors=True)
     return outcome
 
@@ -501,7 +508,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("files", nargs="*", help="tinytorch/...py[:FIRST-LAST] (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tried at once (default 1)")
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default: 4x the "
-                        "unchanged run, at least 10)")
+                        "unchanged run, at least 30)")
     parser.add_argument("--all-tests", action="store_true",
                         help="run every package test file, not only the module's own")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
@@ -540,9 +547,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ImportError:
             pass
 
-    equivalents = read_equivalents(args.equivalents or root / EQUIVALENTS)
+    # pytest collects garbage when it ends: without this, each child would walk (and copy)
+    # every object the parent imported, which took longer than most tests
+    gc.freeze()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `kill` cleans up too
+    read_equivalents(args.equivalents or root / EQUIVALENTS)  # a broken file stops us now
     started = time.monotonic()
     outcome = run(root, plan, max(1, args.jobs), args.timeout)
+    equivalents = read_equivalents(args.equivalents or root / EQUIVALENTS)  # edited meanwhile?
     minutes = (time.monotonic() - started) / 60
     unrecorded, used = [], set()
     print()

@@ -618,3 +618,14 @@ def test_rules_keep_float32(make):
     out = make(x)
     grads = BACKWARD_RULES[out.op](np.ones(out.shape, dtype=np.float32), out)
     assert grads[0].dtype == np.float32, f"the rule of {out.op!r} turned float32 into {grads[0].dtype}"
+
+
+# ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
+
+def test_a_gradient_with_an_extra_leading_axis_is_the_wrong_shape_too():
+    """(1, 3) would broadcast onto (3,), but backward() demands the tensor's own shape."""
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError) as error:
+        (x * 2).backward(np.ones((1, 3)))
+    assert "(1, 3)" in str(error.value) and "(3,)" in str(error.value), (
+        f"the ValueError should name both shapes, (1, 3) and (3,); its message was: {error.value}")
