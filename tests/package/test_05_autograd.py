@@ -653,3 +653,13 @@ def test_a_float32_leaf_gets_a_float32_grad_from_a_float64_partner():
     (x * Tensor(np.arange(3.0), dtype=np.float64)).sum().backward()
     assert x.grad.dtype == np.float32, f"expected a float32 .grad (x's dtype), got {x.grad.dtype}"
     np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 2.0])
+
+
+def test_a_vector_times_a_matrix_gives_both_gradients():
+    v = Tensor([1.0, 2.0, 3.0], dtype=np.float64, requires_grad=True)
+    W = Tensor(np.arange(6.0).reshape(3, 2), dtype=np.float64, requires_grad=True)
+    (v @ W).sum().backward()
+    np.testing.assert_allclose(v.grad.data, W.data.sum(axis=1),
+                               err_msg="expected v.grad = W summed over its columns")
+    np.testing.assert_allclose(W.grad.data, np.outer(v.data, np.ones(2)),
+                               err_msg="expected W.grad = v as a column, repeated per output")
