@@ -456,3 +456,10 @@ def test_per_channel_normalize_refuses_a_batch_without_those_channels(shape):
     message = str(raised.value)
     assert "3" in message and (str(shape) in message or str(list(shape)) in message), (
         f"expected the message to name the 3 channels and the shape {shape}, got: {raised.value}")
+
+
+def test_datasets_loaders_and_transforms_have_a_text_form_naming_their_class(dataset):
+    objects = [dataset, DataLoader(dataset, 4), RandomHorizontalFlip(), Normalize(0.5, 0.5),
+               Compose([RandomHorizontalFlip()]), RandomCrop(8, padding=1)]
+    for thing in objects:
+        assert type(thing).__name__ in repr(thing), f"expected the class name in {repr(thing)!r}"

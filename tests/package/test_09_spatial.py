@@ -412,3 +412,23 @@ def test_flatten_merges_the_dimensions_from_start_to_end(start, end, shape):
 def test_flatten_refuses_dimensions_the_tensor_does_not_have(start, end):
     with pytest.raises(Exception):  # as torch.nn.Flatten does; the docstring names no type
         Flatten(start, end)(Tensor(np.zeros((2, 3, 4), dtype=np.float32)))
+
+
+def test_the_signature_defaults_are_stride_1_and_padding_0():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 5, 5))
+    w = Tensor(rng.standard_normal((3, 2, 3, 3)), dtype=np.float64)
+    np.testing.assert_array_equal(im2col(x, 3), im2col(x, 3, stride=1, padding=0),
+                                  err_msg="im2col(x, k) should be im2col(x, k, stride=1, padding=0)")
+    np.testing.assert_array_equal(conv2d(Tensor(x, dtype=np.float64), w).data,
+                                  conv2d(Tensor(x, dtype=np.float64), w, stride=1, padding=0).data,
+                                  err_msg="conv2d(x, w) should be conv2d(x, w, stride=1, padding=0)")
+    cols = rng.standard_normal((2 * 3 * 3, 2 * 3 * 3))
+    np.testing.assert_array_equal(col2im(cols, x.shape, 3), col2im(cols, x.shape, 3, stride=1, padding=0),
+                                  err_msg="col2im(cols, shape, k) should use stride=1, padding=0")
+
+
+@pytest.mark.parametrize("layer", [Conv2d(2, 3, 3, rng=0), MaxPool2d(2), AvgPool2d(2), Flatten()],
+                         ids=lambda layer: type(layer).__name__)
+def test_layers_have_a_text_form_naming_their_class(layer):
+    assert type(layer).__name__ in repr(layer), f"expected the class name in {repr(layer)!r}"
