@@ -41,6 +41,23 @@ def course(tmp_path_factory):
     return course
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of Debian's binaries for the session (tests/postgres.py):
+    postgres.create_database(name) makes a database and gives its URL. Skips without the
+    binaries, unless TINYTORCH_REQUIRE_POSTGRES=1 (set by .ci/run) makes that a failure."""
+    from postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as why:
+        if os.environ.get("TINYTORCH_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"TINYTORCH_REQUIRE_POSTGRES=1, but {why}")
+        pytest.skip(str(why))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """A folder for files worth keeping after a run (screenshots, feedback HTML)."""
