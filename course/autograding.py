@@ -1,11 +1,14 @@
 """The course's additions to nbgrader's autograde and feedback (configured in nbgrader_config.py).
 
-- GradingExecute runs a submission as nbgrader's Execute does, with three differences:
-  the kernel imports the assignment's grading package (course/grading_package.py: nothing of
-  the module being graded); before every locked or graded cell it puts IPython's hooks back
+- GradingExecute runs a submission as nbgrader's Execute does, with these differences:
+  the kernel runs in a sandbox (course/sandbox.py: it sees only its own folder, the grading
+  package, the datasets and a private /tmp, has no network and runs under resource limits);
+  it imports the assignment's grading package (course/grading_package.py: nothing of the
+  module being graded); before every locked or graded cell IPython's hooks are put back
   (course/grading_guard.py), so no student cell can change what the instructor's cells run;
-  and a cell that ignores the interrupt at the timeout does not cost the whole submission:
-  the kernel is restarted, the earlier cells are run again, and grading goes on.
+  a cell's output is capped; and a cell that ignores the interrupt at the timeout, or kills
+  its kernel, does not cost the whole submission: the kernel is restarted, the earlier cells
+  are run again, and grading goes on. A submission has a time limit as a whole too.
 - RestoreDeletedCells puts back locked cells a submission deleted.
 - HideHiddenTestTracebacks keeps hidden tests out of feedback.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,11 +26,13 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from nbclient.exceptions import CellTimeoutError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from traitlets import Bool, Integer
 
+import course
 from course.grading_package import grading_package
+from course.sandbox import SandboxedKernelManager, tools
 
 GUARD = "__import__('course.grading_guard', fromlist=['_']).{call}({token!r})"
 
@@ -48,12 +55,44 @@ class GradingExecute(Execute):
                                      "before it is restarted").tag(config=True)
     use_grading_package = Bool(True, help="Import the assignment's grading package, which "
                                           "holds nothing of the module being graded").tag(config=True)
+    sandbox = Bool(True, help="Run the kernel in the sandbox of course/sandbox.py (bubblewrap); "
+                              "False only for trusted notebooks").tag(config=True)
+    max_output_bytes = Integer(2 * 2**20, help="Output kept per cell; the rest is dropped, "
+                                               "errors excepted").tag(config=True)
+    submission_timeout = Integer(1800, help="Seconds a whole submission may run; later cells "
+                                            "are not run").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._resources = resources or {}
         self._ran = []  # indices of the code cells run so far that finished
         self._token = secrets.token_hex(8)
-        return super().preprocess(nb, resources, km)
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._folder = self._package_folder()
+        if self.sandbox:
+            tools()  # refuse to grade unsandboxed by accident
+        self._runtime = tempfile.mkdtemp(prefix="tinytorch-kernel-")
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        if not self.sandbox:
+            return super().create_kernel_manager()
+        readable = [str(Path(course.__file__).parent)]  # the grading guard
+        if self._folder:
+            readable.append(self._folder)
+            if (Path(self._folder) / "datasets").exists():
+                readable.append(str((Path(self._folder) / "datasets").resolve()))
+        cwd = self._resources.get("metadata", {}).get("path") or os.getcwd()
+        if not self.kernel_name:  # as nbclient does: the notebook's kernel, else the default
+            self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        self.km = SandboxedKernelManager(kernel_name=self.kernel_name, config=self.config,
+                                         transport="ipc", ip=os.path.join(self._runtime, "kernel"),
+                                         connection_file=os.path.join(self._runtime, "kernel.json"),
+                                         runtime=self._runtime, readable=readable,
+                                         cwd=os.path.abspath(cwd))
+        return self.km
 
     # ----- the kernel imports the grading package -----------------------------------------
     def _package_folder(self) -> str | None:
@@ -67,11 +106,13 @@ class GradingExecute(Execute):
         return str(grading_package(ids["assignment"], Path(coursedir.root), modules))
 
     async def async_start_new_kernel(self, **kwargs):
-        folder = self._package_folder()
-        if folder:
-            env = dict(kwargs.pop("env", None) or os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [folder, env.get("PYTHONPATH")]))
-            kwargs["env"] = env
+        env = dict(kwargs.pop("env", None) or os.environ)
+        if self._folder:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [self._folder, env.get("PYTHONPATH")]))
+        if self.sandbox:  # the only writable folder is the sandbox's own /tmp
+            env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", IPYTHONDIR="/tmp/ipython",
+                       PYTHONDONTWRITEBYTECODE="1")
+        kwargs["env"] = env
         return await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the sync one by name
@@ -79,6 +120,10 @@ class GradingExecute(Execute):
     # ----- every cell ---------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if time.monotonic() > self._deadline:
+            cell.outputs = [new_output("error", ename="GradingError", evalue=(
+                f"not run: the submission used up its {self.submission_timeout} s"), traceback=[])]
             return cell, resources
         if not self._ran and not getattr(self, "_guarded", False):
             self._guarded = self._call_guard("snapshot", "ready")
@@ -89,16 +134,37 @@ class GradingExecute(Execute):
             self.log.warning("Cell %s was not run: the kernel's hooks could not be restored",
                              nbgrader_meta(cell).get("grade_id", index))
             return cell, resources
+        self._output_bytes, self._output_capped = 0, False
+        died = False
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:  # no end of output after the interrupt: the cell goes on
             cell.outputs.append(new_output("error", **self.error_on_timeout))
+        except DeadKernelError:  # the cell killed its kernel (or its memory did)
+            died = True
+            cell.outputs.append(new_output("error", ename="DeadKernelError", evalue=(
+                "Python stopped while this cell ran"), traceback=[]))
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
-        if not timed_out:
+        if not (timed_out or died):
             self._ran.append(index)
-        elif not self._answers():
-            self._restart_and_replay(cell, index)
+        elif died or not self._answers():
+            self._restart_and_replay(cell, index, "stopped Python" if died else
+                                     "did not stop when it was interrupted at the time limit")
         return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most max_output_bytes of a cell's output (its errors always)."""
+        if msg["msg_type"] != "error":
+            self._output_bytes += len(str(msg.get("content", "")))
+            if self._output_bytes > self.max_output_bytes:
+                if not self._output_capped:
+                    self._output_capped = True
+                    note = new_output("stream", name="stderr", text=(
+                        f"\n[the grader kept the first {self.max_output_bytes // 2**20} MB of "
+                        "this cell's output and dropped the rest]\n"))
+                    outs.append(note)
+                return None
+        return super().output(outs, msg, display_id, cell_index)
 
     def _call_guard(self, call: str, word: str) -> bool:
         expression = GUARD.format(call=call, token=self._token)
@@ -127,19 +193,19 @@ class GradingExecute(Execute):
     def _answers(self) -> bool:
         return self._silent("pass") is not None
 
-    def _restart_and_replay(self, cell, index) -> None:
+    def _restart_and_replay(self, cell, index, what: str) -> None:
         """Restart the kernel that did not stop, and run the cells that had finished again."""
         grade_id = nbgrader_meta(cell).get("grade_id", f"number {index + 1}")
-        self.log.warning("Cell %s did not stop when interrupted at the timeout: restarting the "
-                         "kernel and running the %d earlier cells again", grade_id, len(self._ran))
+        self.log.warning("Cell %s %s: restarting the kernel and running the %d earlier cells "
+                         "again", grade_id, what, len(self._ran))
         run_sync(self.km.restart_kernel)(now=True)
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         self._guarded = self._call_guard("snapshot", "ready")
         for earlier in self._ran:
             self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
         cell.outputs.append(new_output("stream", name="stderr", text=(
-            "This cell did not stop when it was interrupted at the time limit, so the grader "
-            "restarted Python and ran the cells above it again before going on.\n")))
+            f"This cell {what}, so the grader restarted Python and ran the cells above it "
+            "again before going on.\n")))
 
 
 class RestoreDeletedCells(NbGraderPreprocessor):

@@ -84,6 +84,16 @@ def build(assignment: str, modules_dir: Path, into: Path) -> Path:
     return into
 
 
+def readable_by_all(folder: Path) -> None:
+    """Let every user read the folder (mkdtemp and export's temporary files are private)."""
+    folder.chmod(0o755)
+    for parent, folders, files in os.walk(folder):
+        for name in folders:
+            os.chmod(os.path.join(parent, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o644)
+
+
 def grading_package(assignment: str, course_root: Path, modules_dir: Path) -> Path:
     """The folder to put first on the grading kernel's import path (it holds tinytorch/).
 
@@ -98,6 +108,7 @@ def grading_package(assignment: str, course_root: Path, modules_dir: Path) -> Pa
     scratch = Path(tempfile.mkdtemp(prefix=f".{assignment}-", dir=folder.parent))
     try:
         build(assignment, modules_dir, scratch)
+        readable_by_all(scratch)  # the sandboxed kernel runs as another user
         try:
             os.rename(scratch, folder)
         except OSError:  # another grader built it first: use theirs

@@ -458,10 +458,10 @@ def test_detach_cuts_the_graph():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_detach_keeps_the_numbers_and_the_dtype(dtype):
     x = Tensor([[1.5, -2.0]], dtype=dtype, requires_grad=True)
-    d = x.detach()
-    assert d.dtype == dtype, f"x.detach() of a {np.dtype(dtype)} tensor should keep its dtype, got {d.dtype}"
-    assert d.shape == x.shape and np.shares_memory(d.data, x.data), "detach() shares the numbers"
-    assert not d.requires_grad and d.op is None and d.grad is None
+    detached = x.detach()
+    assert detached.dtype == dtype, f"x.detach() of a {np.dtype(dtype)} tensor should keep its dtype, got {detached.dtype}"
+    assert detached.shape == x.shape and np.shares_memory(detached.data, x.data), "detach() shares the numbers"
+    assert not detached.requires_grad and detached.op is None and detached.grad is None
 
 
 # ----- errors --------------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""The sandbox around a grading kernel: bubblewrap, an unprivileged user and resource limits.
+
+nbgrader runs a submission with the instructor's rights, inside the course folder: without a
+sandbox a student's cell can read every solution and hidden test in modules/, rewrite the
+gradebook, or delete other students' work. Here the kernel runs under Debian's bubblewrap
+(`bwrap`, the sandbox Flatpak is built on): a fresh mount namespace that holds only what
+grading needs, read-only (the Python installation, the grading package, the datasets, the
+course's grading guard, the submission's own folder), a private /tmp, and a folder for the
+kernel's sockets; no network (its own empty network namespace), its own process namespace,
+and it dies with the grader. Inside, the kernel drops to the user `nobody` when the grader is
+root (util-linux's setpriv), so a limit on processes counts only its own, and runs under
+limits on address space, processes, file size and open files (util-linux's prlimit).
+
+bubblewrap was chosen because it is a small, well-kept, unprivileged tool packaged by Debian,
+needs no daemon or image (unlike Docker, which Otter-Grader uses), and starts in
+milliseconds, so it can wrap every kernel that nbgrader starts, unchanged otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Dict, Integer, List, Unicode
+
+NOBODY = "nobody"
+# What the kernel may use. Threads count as processes: ipykernel runs about ten.
+LIMITS = {
+    "as": 4 * 2**30,       # address space (bytes): a memory bomb gets a MemoryError
+    "nproc": 96,           # processes and threads of the sandbox's user: a fork bomb stops
+    "fsize": 256 * 2**20,  # the largest file it can write (in its /tmp), bytes
+    "nofile": 512,         # open files
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap or util-linux is missing: grading must not run unsandboxed by accident."""
+
+
+def tools() -> dict[str, str]:
+    found = {name: shutil.which(name) for name in ("bwrap", "setpriv", "prlimit")}
+    missing = [name for name, path in found.items() if not path]
+    if missing:
+        raise SandboxUnavailable(
+            f"the grading sandbox needs {', '.join(missing)} (Debian: apt-get install bubblewrap "
+            "util-linux). Install them, or grade unsandboxed on purpose with "
+            "`--GradingExecute.sandbox=False` (never for students' submissions)")
+    return found
+
+
+def system_paths() -> list[str]:
+    """Read-only system folders a Python program needs (a /lib that is a symlink stays one)."""
+    return [p for p in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+            if os.path.lexists(p)]
+
+
+def python_paths() -> list[str]:
+    """The interpreter's installation and the virtual environment it runs in."""
+    paths = {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent.parent)}
+    return sorted(p for p in paths if not any(p.startswith(s + "/") for s in ("/usr",)))
+
+
+def command(argv: list[str], *, readable: list[str], writable: list[str], cwd: str,
+            limits: dict[str, int] = LIMITS) -> list[str]:
+    """`argv` wrapped in the sandbox: bwrap, then (as root) setpriv to nobody, then prlimit."""
+    found = tools()
+    root = os.geteuid() == 0
+    wrapped = [found["bwrap"], "--die-with-parent", "--new-session", "--unshare-pid",
+               "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    # As root, setpriv below drops to nobody (a user namespace would allow no other user);
+    # otherwise bwrap makes a user namespace, and the kernel keeps no capabilities in it.
+    wrapped += [] if root else ["--unshare-user", "--cap-drop", "ALL"]
+    wrapped += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # In its own process namespace the kernel's parent is pid 1, which ipykernel's watch of
+    # JPY_PARENT_PID takes for "the grader has gone"; --die-with-parent does that job here.
+    wrapped += ["--unsetenv", "JPY_PARENT_PID"]
+    for path in system_paths():
+        if os.path.islink(path):
+            wrapped += ["--symlink", os.readlink(path), path]
+        else:
+            wrapped += ["--ro-bind", path, path]
+    readable = list(dict.fromkeys(python_paths() + readable + [cwd]))
+    for folder in ancestors(readable + writable):  # bwrap would make them private (0700)
+        wrapped += ["--perms", "0755", "--dir", folder]
+    for path in readable:
+        wrapped += ["--ro-bind", path, path]
+    for path in writable:
+        wrapped += ["--bind", path, path]
+    wrapped += ["--chdir", cwd, "--"]
+    if root:
+        wrapped += [found["setpriv"], f"--reuid={NOBODY}", f"--regid={pwd.getpwnam(NOBODY).pw_gid}",
+                    "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
+    wrapped += [found["prlimit"], *(f"--{name}={value}" for name, value in limits.items()), "--"]
+    return wrapped + list(argv)
+
+
+def ancestors(paths: list[str]) -> list[str]:
+    """The folders above `paths` (not / and not the system's), shallowest first."""
+    found = {str(parent) for path in paths for parent in Path(path).parents}
+    skip = {"/", "/tmp", *system_paths()}
+    return sorted((f for f in found if f not in skip), key=lambda f: (f.count("/"), f))
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs in the sandbox, talking over Unix sockets.
+
+    TCP would need the network, which the sandbox does not have; the sockets and the
+    connection file live in `runtime`, the one folder the kernel can write besides /tmp.
+    """
+
+    runtime = Unicode(help="a private folder for the connection file and the sockets")
+    readable = List(Unicode(), help="folders the kernel may read (besides Python and the system)")
+    cwd = Unicode(help="the kernel's working folder (read-only)")
+    limits = Dict(default_value=LIMITS, help="prlimit's limits").tag(config=True)
+    nproc_headroom = Integer(96, help="processes allowed beyond those the user already has, "
+                                      "when the grader is not root").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        argv = super().format_kernel_cmd(extra_arguments)
+        limits = dict(self.limits)
+        if os.geteuid() == 0:  # the kernel runs as nobody: let it read its connection file
+            uid, gid = pwd.getpwnam(NOBODY).pw_uid, pwd.getpwnam(NOBODY).pw_gid
+            for path in [self.runtime, *Path(self.runtime).iterdir()]:
+                os.chown(path, uid, gid)
+        else:  # the same user: count the processes it already runs
+            limits["nproc"] = running_processes(os.getuid()) + self.nproc_headroom
+        return command(argv, readable=list(self.readable), writable=[self.runtime],
+                       cwd=self.cwd, limits=limits)
+
+
+def running_processes(uid: int) -> int:
+    """How many tasks (processes and threads) the user runs now."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(list((entry / "task").iterdir()))
+            except OSError:
+                pass
+    return count
