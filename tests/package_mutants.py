@@ -27,9 +27,13 @@ For each mutant the package tests of the file's module (tests/package/test_NN_na
 the notebook named in the file's header; every package test file with --all-tests) run with
 `-x -q -p no:cacheprovider`, the scratch package first on the import path and
 TINYTORCH_EXPECTED_PACKAGE naming it (tests/package/conftest.py refuses any other package).
-For speed, the tool imports pytest and numpy once and forks one child per mutant, which runs
-pytest in-process on the scratch copy; each child has a timeout. A mutant is killed when the
-tests fail or error, survives when they pass, times out when they run past the timeout.
+For speed, the tool imports pytest, numpy (and torch, when the tests use it) once, freezes
+them out of the garbage collector, and forks one child per mutant, which runs pytest
+in-process on the scratch copy; the tests that killed the last mutants run first, and each
+child has a timeout. About 100 mutants a minute on one core (loader, autograd, tensor, losses
+and spatial: 1,293 mutants in 11-14 minutes with --jobs 1 on a busy 2-core machine). A mutant
+is killed when the tests fail or error, survives when they pass, times out when they run past
+the timeout. With --all-tests, tensor.py's engine hooks are killed by Module 05's tests.
 
 A surviving mutant that no test can kill, because it behaves the same as the original or
 because the module's instructions do not promise the behaviour it changes, is recorded in
