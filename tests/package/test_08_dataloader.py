@@ -463,3 +463,24 @@ def test_datasets_loaders_and_transforms_have_a_text_form_naming_their_class(dat
                Compose([RandomHorizontalFlip()]), RandomCrop(8, padding=1)]
     for thing in objects:
         assert type(thing).__name__ in repr(thing), f"expected the class name in {repr(thing)!r}"
+
+
+@pytest.mark.parametrize("make, error", [
+    (lambda: RandomHorizontalFlip(1.5), ValueError), (lambda: RandomHorizontalFlip(-0.1), ValueError),
+    (lambda: Normalize([0.5, 0.5], [0.2, 0.2, 0.2]), ValueError),
+    (lambda: Normalize([[0.5]], 0.5), ValueError), (lambda: Normalize(0.5, [[0.5]]), ValueError),
+    (lambda: Compose([RandomHorizontalFlip(), 1]), TypeError),
+    (lambda: RandomCrop(0), ValueError), (lambda: RandomCrop((3, 0)), ValueError),
+    (lambda: RandomCrop(3, padding=-1), ValueError)],
+    ids=["flip p 1.5", "flip p -0.1", "normalize 2 means 3 stds", "normalize 2-D mean",
+         "normalize 2-D std", "compose a number", "crop 0", "crop (3, 0)", "crop padding -1"])
+def test_transforms_refuse_bad_settings_when_made(make, error):
+    with pytest.raises(error):
+        make()
+
+
+def test_transforms_accept_the_edges_of_their_settings():
+    x = Tensor(np.random.default_rng(0).uniform(size=(2, 3, 3)).astype(np.float32))
+    np.testing.assert_array_equal(RandomHorizontalFlip(0.0)(x, np.random.default_rng(0)).data, x.data,
+                                  err_msg="p=0 is a valid probability: nothing is flipped")
+    assert RandomCrop(1)(x, np.random.default_rng(0)).shape == (2, 1, 1), "a 1 x 1 window is valid"
