@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
 import shutil
@@ -32,13 +33,28 @@ from traitlets import Bool, Integer
 
 import course
 from course.grading_package import grading_package
-from course.sandbox import SandboxedKernelManager, tools
+from course.sandbox import SandboxedKernelManager, kernel_pid, kill_strays, tools
 
 GUARD = "__import__('course.grading_guard', fromlist=['_']).{call}({token!r})"
 
 
 def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def helper_cell(cell) -> bool:
+    """A locked cell of the notebook (not exported) that only defines things: the tests'
+    helpers. It is run again before every test, so a student cannot redefine a helper."""
+    meta = nbgrader_meta(cell)
+    if cell.cell_type != "code" or not meta.get("locked") or meta.get("grade") \
+            or meta.get("solution") or cell.source.lstrip().startswith("#|"):
+        return False
+    try:
+        body = ast.parse(cell.source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                                ast.ClassDef)) for node in body)
 
 
 def instructor_cell(cell) -> bool:
@@ -127,7 +143,9 @@ class GradingExecute(Execute):
             return cell, resources
         if not self._ran and not getattr(self, "_guarded", False):
             self._guarded = self._call_guard("snapshot", "ready")
-        if instructor_cell(cell) and not (self._guarded and self._call_guard("restore", "restored")):
+            self._kernel()
+        if instructor_cell(cell) and not (self._guarded and self._call_guard("restore", "restored")
+                                          and self._redefine_helpers(index)):
             cell.outputs = [new_output("error", ename="GradingError", evalue=(
                 "the grading kernel was changed by an earlier cell so that this cell "
                 "could not be run as written; it scores 0"), traceback=[])]
@@ -144,6 +162,7 @@ class GradingExecute(Execute):
             died = True
             cell.outputs.append(new_output("error", ename="DeadKernelError", evalue=(
                 "Python stopped while this cell ran"), traceback=[]))
+        self._kill_strays(cell)
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
         if not (timed_out or died):
             self._ran.append(index)
@@ -152,6 +171,22 @@ class GradingExecute(Execute):
                                      "did not stop when it was interrupted at the time limit")
         return cell, resources
 
+    def _kernel(self) -> tuple[int | None, int | None]:
+        """(the process the kernel manager launched, the kernel's pid), the latter found once
+        per kernel, before any cell could fork copies of it."""
+        launched = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if launched and getattr(self, "_kernel_of", (None,))[0] != launched:
+            self._kernel_of = (launched, kernel_pid(launched))
+        return getattr(self, "_kernel_of", (None, None))
+
+    def _kill_strays(self, cell) -> None:
+        launched, kernel = self._kernel()
+        if launched and kernel and kill_strays(launched, kernel):
+            self.log.warning("Cell %s left processes running: stopped them",
+                             nbgrader_meta(cell).get("grade_id", "(a student's cell)"))
+            cell.outputs.append(new_output("stream", name="stdout", text=(
+                "The grader stopped the processes this cell started and left running.\n")))
+
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most max_output_bytes of a cell's output (its errors always)."""
         if msg["msg_type"] != "error":
@@ -159,12 +194,23 @@ class GradingExecute(Execute):
             if self._output_bytes > self.max_output_bytes:
                 if not self._output_capped:
                     self._output_capped = True
-                    note = new_output("stream", name="stderr", text=(
+                    note = new_output("stream", name="stdout", text=(
                         f"\n[the grader kept the first {self.max_output_bytes // 2**20} MB of "
                         "this cell's output and dropped the rest]\n"))
                     outs.append(note)
                 return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _redefine_helpers(self, index: int) -> bool:
+        """Run the tests' helper cells above this cell again, as the notebook defines them."""
+        if not nbgrader_meta(self.nb.cells[index]).get("grade"):
+            return True
+        for earlier in self._ran:
+            if helper_cell(self.nb.cells[earlier]):
+                reply = self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
+                if not reply or reply["content"].get("status") != "ok":
+                    return False
+        return True
 
     def _call_guard(self, call: str, word: str) -> bool:
         expression = GUARD.format(call=call, token=self._token)
@@ -201,9 +247,10 @@ class GradingExecute(Execute):
         run_sync(self.km.restart_kernel)(now=True)
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         self._guarded = self._call_guard("snapshot", "ready")
+        self._kernel()
         for earlier in self._ran:
             self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
-        cell.outputs.append(new_output("stream", name="stderr", text=(
+        cell.outputs.append(new_output("stream", name="stdout", text=(
             f"This cell {what}, so the grader restarted Python and ran the cells above it "
             "again before going on.\n")))
 

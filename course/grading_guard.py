@@ -3,7 +3,8 @@
 A submission's cells run in the same kernel as the graded cells, so a student's cell could
 install an input transformer that turns every later cell into `pass`, an AST transformer that
 drops the asserts, an exception handler that hides failures, or patch the shell's run_cell.
-Then the graded cells would not run what they say. The grader (course/autograding.py) imports
+Then the graded cells would not run what they say. Nor may a cell replace the numpy (or
+builtin) functions the tests call. The grader (course/autograding.py) imports
 this module before the notebook's first cell, which records the clean state, and calls
 restore() before every locked or graded cell, which puts that state back. It is called through
 the kernel's `user_expressions`, which IPython evaluates without its transformers.
@@ -13,8 +14,12 @@ that process); the instructor guide says so. The sandbox around the kernel limit
 code can reach.
 """
 
+import importlib
 import sys
 
+# Modules whose functions the test cells call: a student's cell that replaces one (say
+# numpy.testing.assert_allclose by a function that checks nothing) is undone.
+_MODULES = ("builtins", "math", "numpy", "numpy.testing", "numpy.linalg", "numpy.random")
 _SHELL_METHODS = ("run_cell", "run_cell_async", "should_run_async", "transform_cell",
                   "transform_ast", "run_ast_nodes", "run_code", "showtraceback",
                   "_showtraceback", "user_expressions", "_user_obj_error", "_get_exc_info",
@@ -47,6 +52,7 @@ class _State:
         self.handler = (self.kernel.shell_handlers.get("execute_request")
                         if self.kernel is not None else None)
         self.trace = (sys.gettrace(), sys.getprofile())
+        self.modules = {name: dict(vars(importlib.import_module(name))) for name in _MODULES}
 
     def restore(self):
         shell = self.shell
@@ -71,6 +77,14 @@ class _State:
             self.kernel.shell_handlers["execute_request"] = self.handler
         sys.settrace(self.trace[0])
         sys.setprofile(self.trace[1])
+        for name, names in self.modules.items():
+            module = sys.modules.get(name) or importlib.import_module(name)
+            for key, value in names.items():
+                if module.__dict__.get(key, _MISSING) is not value:
+                    setattr(module, key, value)
+
+
+_MISSING = object()
 
 
 _state = None

@@ -76,8 +76,9 @@ def command(argv: list[str], *, readable: list[str], writable: list[str], cwd: s
     wrapped += [] if root else ["--unshare-user", "--cap-drop", "ALL"]
     wrapped += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     # In its own process namespace the kernel's parent is pid 1, which ipykernel's watch of
-    # JPY_PARENT_PID takes for "the grader has gone"; --die-with-parent does that job here.
-    wrapped += ["--unsetenv", "JPY_PARENT_PID"]
+    # the grader's pid takes for "the grader has gone". Parent 1 switches that watch off
+    # (--die-with-parent does its job here) and keeps the kernel's start-up banner quiet.
+    wrapped += ["--setenv", "JPY_PARENT_PID", "1"]
     for path in system_paths():
         if os.path.islink(path):
             wrapped += ["--symlink", os.readlink(path), path]
@@ -119,6 +120,15 @@ class SandboxedKernelManager(AsyncKernelManager):
     nproc_headroom = Integer(96, help="processes allowed beyond those the user already has, "
                                       "when the grader is not root").tag(config=True)
 
+    async def _async_signal_kernel(self, signum: int) -> None:
+        """Signal the kernel itself: bwrap would not pass the interrupt on (the kernel runs in
+        a session of its own, so that it cannot reach the grader's terminal)."""
+        launched = getattr(self.provisioner, "pid", None)
+        kernel = kernel_pid(launched) if launched else None
+        if kernel is None:
+            return await super()._async_signal_kernel(signum)
+        os.kill(kernel, signum)
+
     def format_kernel_cmd(self, extra_arguments=None):
         argv = super().format_kernel_cmd(extra_arguments)
         limits = dict(self.limits)
@@ -143,3 +153,74 @@ def running_processes(uid: int) -> int:
             except OSError:
                 pass
     return count
+
+
+def children() -> dict[int, list[int]]:
+    """pid -> its child processes, read from /proc."""
+    found: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except (OSError, ValueError):
+                continue
+            if state != "Z":  # a zombie has ended already; its parent just has not noticed
+                found.setdefault(int(parent), []).append(int(entry.name))
+    return found
+
+
+def kernel_pid(launched: int, tree: dict[int, list[int]] | None = None) -> int | None:
+    """The kernel's pid: the shallowest Python running ipykernel under `launched` (bwrap, or
+    the kernel itself when there is no sandbox)."""
+    tree = children() if tree is None else tree
+    level = [launched]
+    while level:
+        kernel = next((pid for pid in level if _is_kernel(_cmdline(pid))), None)
+        if kernel:
+            return kernel
+        level = [child for pid in level for child in tree.get(pid, [])]
+    return None
+
+
+def kill_strays(launched: int, kernel: int) -> int:
+    """Kill every process under `launched` but `kernel` and the sandbox's own: a cell's
+    processes must not outlive it (a fork bomb's copies of the kernel would answer the
+    grader's next request, and orphans move up to the sandbox's first process). Passes are
+    repeated until none is left, as a fork bomb's copies may fork while they are killed.
+    Returns how many were killed."""
+    killed = 0
+    for _ in range(50):
+        tree = children()
+        keep, parent_of = {kernel}, {c: p for p, cs in tree.items() for c in cs}
+        pid = kernel
+        while pid != launched and pid in parent_of:  # the chain from bwrap down to the kernel
+            pid = parent_of[pid]
+            keep.add(pid)
+        strays, stack = [], list(tree.get(launched, []))
+        while stack:
+            pid = stack.pop()
+            if pid not in keep:
+                strays.append(pid)
+            stack += tree.get(pid, [])
+        if not strays:
+            return killed
+        for pid in strays:
+            try:
+                os.kill(pid, 9)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
+def _is_kernel(cmdline: bytes) -> bool:
+    """Python running ipykernel (not bwrap, setpriv or prlimit, whose arguments name it too)."""
+    program = cmdline.split(b"\0", 1)[0]
+    return os.path.basename(program).startswith(b"python") and b"ipykernel" in cmdline
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
