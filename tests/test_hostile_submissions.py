@@ -23,7 +23,12 @@ import pytest
 from course.notebooks import HIDDEN, ROOT, graded_cells, nbgrader_meta, read, secret_lines, solution_cells
 from mutations import MUTATIONS
 
-pytestmark = pytest.mark.xdist_group("hostile")
+pytestmark = [
+    pytest.mark.xdist_group("hostile"),
+    pytest.mark.skipif(os.environ.get("TINYTORCH_GRADING_SANDBOX") == "0",
+                       reason="the grading sandbox needs Debian's bubblewrap (apt-get install "
+                              "bubblewrap); TINYTORCH_REQUIRE_SANDBOX=1 makes this fail instead"),
+]
 
 MODULE = "02_activations"
 SOURCE = ROOT / "modules" / MODULE / f"{MODULE}.ipynb"
