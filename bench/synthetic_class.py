@@ -80,15 +80,13 @@ def prepare_course(root: Path, db: str | None = None) -> None:
     """root as an nbgrader course with the assignment generated (into `db` when given)."""
     from nbgrader.apps import NbGraderAPI
 
-    from course.config import course_config
+    from course.grade_all import make_config
 
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "modules").is_dir():
         shutil.copytree(ROOT / "modules", root / "modules",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    config = course_config(root)
-    if db:
-        config.CourseDirectory.db_url = db
+    config = make_config(root, db, [])
     result = NbGraderAPI(config=config).generate_assignment(ASSIGNMENT)
     if not result["success"]:
         raise RuntimeError(f"generate_assignment {ASSIGNMENT} failed:\n"

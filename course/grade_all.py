@@ -19,9 +19,10 @@ Options of nbgrader's steps are passed as on nbgrader's command line, for exampl
 --Execute.timeout=30 or --GradingExecute.probe_timeout=5.
 
 The summary counts the students graded, those whose grading failed (nbgrader refused the
-submission or crashed: the first line of the reason is shown, the whole log is written to
-grade_all-<assignment>.log in the course root), and, among the graded, those with a cell
-stopped at the time limit. The exit status is 1 when any grading failed, 2 on a usage error.
+submission or crashed: the first line of the reason is shown), and, among the graded, those
+with a cell stopped at the time limit. nbgrader's whole log of each failed or timed-out student
+goes to grade_all-<assignment>.log in the course root (grade_all-<assignment>-shard-K-of-M.log
+for a shard). The exit status is 1 when any grading failed, 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 REPOSITORY = Path(__file__).resolve().parent.parent  # where nbgrader_config.py is
+COURSE_ID = "tinytorch"  # a server gradebook's course id, when the config sets none
 
 
 # ----- configuration --------------------------------------------------------------------------
@@ -68,6 +70,10 @@ def make_config(root: Path, db: str | None, overrides: list[tuple[str, str, obje
         config.CourseDirectory.db_url = db
     for klass, trait, value in overrides:
         setattr(getattr(config, klass), trait, value)
+    # nbgrader's default course id, '', names no row of the gradebook's course table: SQLite
+    # does not check that, PostgreSQL refuses every assignment. The guide sets the same id.
+    if not is_sqlite(gradebook_url(config)) and not config.CourseDirectory.get("course_id"):
+        config.CourseDirectory.course_id = COURSE_ID
     return config
 
 
@@ -309,14 +315,19 @@ def main(argv: list[str] | None = None) -> int:
     from nbgrader.api import Gradebook, MissingEntry
 
     # Opening the gradebook here creates its tables once, before workers race to do it.
-    with Gradebook(url) as gradebook:
-        try:
+    try:
+        with Gradebook(url) as gradebook:
             gradebook.find_assignment(args.assignment)
-        except MissingEntry:
-            print(f"grade_all: {args.assignment} is not in the gradebook {shown_url(url)}: run "
-                  f"nbgrader generate_assignment {args.assignment} with this gradebook first",
-                  file=sys.stderr)
-            return 2
+    except MissingEntry:
+        print(f"grade_all: {args.assignment} is not in the gradebook {shown_url(url)}: run "
+              f"nbgrader generate_assignment {args.assignment} with this gradebook first",
+              file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:  # SQLAlchemy 2.1 reads postgresql:// as psycopg 3
+        print(f"grade_all: the gradebook {shown_url(url)} needs the database driver "
+              f"{error.name}, which is not installed; the course installs psycopg2: write the "
+              f"URL as postgresql+psycopg2://...", file=sys.stderr)
+        return 2
 
     students = shard_of(find_students(root, config, args.assignment), args.shard)
     from nbgrader.coursedir import CourseDirectory
@@ -340,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
 
     troubled = [o for o in outcomes if not o["success"] or o["timed_out"]]
-    log_path = root / f"grade_all-{args.assignment}.log"
+    part = f"-shard-{args.shard[0]}-of-{args.shard[1]}" if args.shard else ""
+    log_path = root / f"grade_all-{args.assignment}{part}.log"  # one per machine of a shared folder
     if troubled:
         with open(log_path, "w", encoding="utf-8") as log:
             for o in sorted(troubled, key=lambda o: o["student"]):
