@@ -53,15 +53,17 @@ def fake_tool(folder, name: str, script: str) -> None:
     (folder / name).chmod(0o755)
 
 
-def ci_commands(tmp_path, chromium=True, uid=0, postgres=True) -> list[tuple[str, str]]:
+def ci_commands(tmp_path, chromium=True, uid=0, postgres=True,
+                bwrap=True) -> list[tuple[str, str]]:
     """Run .ci/run with `bash` replaced by a recorder and a PATH holding only the tools it
-    calls itself, faked or real: returns each command it would run, with the browser and
-    PostgreSQL variables it would run it with."""
+    calls itself, faked or real: returns each command it would run, with the browser,
+    PostgreSQL and sandbox variables it would run it with."""
     bin = tmp_path / "bin"
     bin.mkdir()
     record = tmp_path / "ran"
-    fake_tool(bin, "bash", 'printf "%s\\t%s %s %s\\n" "$2" "$TINYTORCH_REQUIRE_BROWSER" '
-              '"$PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD" "$TINYTORCH_REQUIRE_POSTGRES" >> "$RECORD"')
+    fake_tool(bin, "bash", 'printf "%s\\t%s %s %s %s\\n" "$2" "$TINYTORCH_REQUIRE_BROWSER" '
+              '"$PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD" "$TINYTORCH_REQUIRE_POSTGRES" '
+              '"$TINYTORCH_REQUIRE_SANDBOX" >> "$RECORD"')
     postgres_bin = tmp_path / "postgres-bin"  # where .ci/run (and tests/postgres.py) look
     postgres_bin.mkdir()
     if postgres:
@@ -69,6 +71,8 @@ def ci_commands(tmp_path, chromium=True, uid=0, postgres=True) -> list[tuple[str
     fake_tool(bin, "id", f"echo {uid}")
     if chromium:
         fake_tool(bin, "chromium", "exit 0")
+    if bwrap:
+        fake_tool(bin, "bwrap", "exit 0")
     for tool in ("awk", "dirname"):
         (bin / tool).symlink_to(shutil.which(tool))
     subprocess.run(["/bin/bash", str(ROOT / ".ci" / "run")], check=True, capture_output=True,
@@ -93,7 +97,7 @@ def test_ci_installs_the_browser_test_tools_first_and_requires_them(tmp_path):
     # chromium is there (faked here), so apt is left alone; the test may not skip; no
     # browser download: nothing runs `playwright install`, and its downloads are switched off
     assert not [c for c, _ in commands if "apt-get" in c or "playwright install" in c]
-    assert {flags for _, flags in commands} == {"1 1 1"}
+    assert {flags for _, flags in commands} == {"1 1 1 1"}
 
 
 @pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
@@ -111,6 +115,15 @@ def test_ci_installs_debian_postgresql_when_it_is_missing(tmp_path, uid, sudo):
     apt = [c for c in commands if "apt-get install" in c]
     assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
                    "apt-get install -y -q --no-install-recommends postgresql"], commands
+    assert commands.index(apt[0]) < len(commands) - 1
+
+
+@pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
+def test_ci_installs_debian_bubblewrap_when_it_is_missing(tmp_path, uid, sudo):
+    commands = [c for c, _ in ci_commands(tmp_path, bwrap=False, uid=uid)]
+    apt = [c for c in commands if "apt-get install" in c]
+    assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
+                   "apt-get install -y -q --no-install-recommends bubblewrap"], commands
     assert commands.index(apt[0]) < len(commands) - 1
 
 
