@@ -152,17 +152,31 @@ def first_reason(result: dict) -> str:
     return lines[-1].strip() if lines else "no reason given"
 
 
+# A kernel that dies before its first reply never ran the submission: the machine was short of
+# something (processes, memory) at that moment. Such a grading is tried once more.
+NOT_STARTED = "Kernel died before replying to kernel_info"
+
+
+def autograde(assignment: str, student: str) -> dict:
+    try:
+        return _api.autograde(assignment, student, force=True, create=True)
+    except Exception as error:  # nbgrader's API catches its own errors; this is anything else
+        import traceback
+        return {"success": False, "error": traceback.format_exc(),
+                "log": f"[ERROR] {type(error).__name__}: {error}"}
+
+
 def grade_one(assignment: str, student: str) -> dict:
     """Autograde one student's submission; what happened, as a dict."""
     started = time.monotonic()
-    try:
-        result = _api.autograde(assignment, student, force=True, create=True)
-    except Exception as error:  # nbgrader's API catches its own errors; this is anything else
-        import traceback
-        result = {"success": False, "error": traceback.format_exc(),
-                  "log": f"[ERROR] {type(error).__name__}: {error}"}
+    result, retried = autograde(assignment, student), False
+    if not result.get("success") and NOT_STARTED in first_reason(result):
+        first_log = result.get("log") or ""
+        time.sleep(2)
+        result, retried = autograde(assignment, student), True
+        result["log"] = f"{first_log}\n[WARNING] tried again: {NOT_STARTED}\n{result.get('log') or ''}"
     outcome = {"student": student, "seconds": time.monotonic() - started,
-               "success": bool(result.get("success")), "timed_out": [],
+               "success": bool(result.get("success")), "timed_out": [], "retried": retried,
                "reason": "", "log": result.get("log") or ""}
     if outcome["success"]:
         folder = Path(_api.coursedir.format_path(_api.coursedir.autograded_directory,
@@ -268,7 +282,9 @@ def summary(assignment: str, outcomes: list[dict], skipped: list[str], seconds: 
     rate = len(outcomes) / seconds * 60 if seconds and outcomes else 0.0
     lines = [f"{assignment}: {len(graded)} graded, {len(failed)} failed, "
              f"{len(timed_out)} timed out (graded, with a cell stopped at the time limit), "
-             f"{len(skipped)} skipped (already autograded; --force grades them again)",
+             f"{len(skipped)} skipped (already autograded; --force grades them again)"
+             + (f"; {retried} tried twice (the first kernel died before its first reply)"
+                if (retried := sum(o.get("retried", False) for o in outcomes)) else ""),
              f"time: {clock(seconds)} with {workers} worker{'s' * (workers > 1)} "
              f"({rate:.1f} submissions per minute)"]
     for o in failed:
