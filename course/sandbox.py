@@ -7,9 +7,10 @@ gradebook, or delete other students' work. Here the kernel runs under Debian's b
 grading needs, read-only (the Python installation, the grading package, the datasets, the
 course's grading guard, the submission's own folder), a private /tmp, and a folder for the
 kernel's sockets; no network (its own empty network namespace), its own process namespace,
-and it dies with the grader. Inside, the kernel drops to the user `nobody` when the grader is
-root (util-linux's setpriv), so a limit on processes counts only its own, and runs under
-limits on address space, processes, file size and open files (util-linux's prlimit).
+and it dies with the grader. Inside, the kernel drops to a user id of its own when the grader
+is root (util-linux's setpriv; a fresh id from a range no account uses), so a limit on
+processes counts only its own processes, not those of the kernels grading beside it, and runs
+under limits on address space, processes, file size and open files (util-linux's prlimit).
 
 bubblewrap was chosen because it is a small, well-kept, unprivileged tool packaged by Debian,
 needs no daemon or image (unlike Docker, which Otter-Grader uses), and starts in
@@ -19,7 +20,7 @@ milliseconds, so it can wrap every kernel that nbgrader starts, unchanged otherw
 from __future__ import annotations
 
 import os
-import pwd
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -27,7 +28,13 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Integer, List, Unicode
 
-NOBODY = "nobody"
+# Each sandboxed kernel gets its own user and group id from this range (no account has them):
+# the process limit is counted per user, and kernels grading side by side must not share it.
+SANDBOX_IDS = range(2_000_000, 3_000_000)
+
+
+def fresh_id() -> int:
+    return SANDBOX_IDS.start + secrets.randbelow(len(SANDBOX_IDS))
 # What the kernel may use. Threads count as processes: ipykernel runs about ten.
 LIMITS = {
     "as": 4 * 2**30,       # address space (bytes): a memory bomb gets a MemoryError
@@ -65,13 +72,14 @@ def python_paths() -> list[str]:
 
 
 def command(argv: list[str], *, readable: list[str], writable: list[str], cwd: str,
-            limits: dict[str, int] = LIMITS) -> list[str]:
-    """`argv` wrapped in the sandbox: bwrap, then (as root) setpriv to nobody, then prlimit."""
+            limits: dict[str, int] = LIMITS, user: int | None = None) -> list[str]:
+    """`argv` wrapped in the sandbox: bwrap, then (as root) setpriv to `user` (a fresh id if
+    None), then prlimit."""
     found = tools()
     root = os.geteuid() == 0
     wrapped = [found["bwrap"], "--die-with-parent", "--new-session", "--unshare-pid",
                "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-    # As root, setpriv below drops to nobody (a user namespace would allow no other user);
+    # As root, setpriv below drops to another user (a user namespace would allow no other);
     # otherwise bwrap makes a user namespace, and the kernel keeps no capabilities in it.
     wrapped += [] if root else ["--unshare-user", "--cap-drop", "ALL"]
     wrapped += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
@@ -93,7 +101,8 @@ def command(argv: list[str], *, readable: list[str], writable: list[str], cwd: s
         wrapped += ["--bind", path, path]
     wrapped += ["--chdir", cwd, "--"]
     if root:
-        wrapped += [found["setpriv"], f"--reuid={NOBODY}", f"--regid={pwd.getpwnam(NOBODY).pw_gid}",
+        user = fresh_id() if user is None else user
+        wrapped += [found["setpriv"], f"--reuid={user}", f"--regid={user}",
                     "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
     wrapped += [found["prlimit"], *(f"--{name}={value}" for name, value in limits.items()), "--"]
     return wrapped + list(argv)
@@ -132,14 +141,15 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         argv = super().format_kernel_cmd(extra_arguments)
         limits = dict(self.limits)
-        if os.geteuid() == 0:  # the kernel runs as nobody: let it read its connection file
-            uid, gid = pwd.getpwnam(NOBODY).pw_uid, pwd.getpwnam(NOBODY).pw_gid
+        user = None
+        if os.geteuid() == 0:  # the kernel runs as a user of its own: let it read its files
+            user = fresh_id()
             for path in [self.runtime, *Path(self.runtime).iterdir()]:
-                os.chown(path, uid, gid)
+                os.chown(path, user, user)
         else:  # the same user: count the processes it already runs
             limits["nproc"] = running_processes(os.getuid()) + self.nproc_headroom
         return command(argv, readable=list(self.readable), writable=[self.runtime],
-                       cwd=self.cwd, limits=limits)
+                       cwd=self.cwd, limits=limits, user=user)
 
 
 def running_processes(uid: int) -> int:
