@@ -33,13 +33,10 @@ from traitlets import Bool, Integer
 
 import course
 from course.grading_package import grading_package
+from course.notebooks import nbgrader_meta
 from course.sandbox import SandboxedKernelManager, kernel_pid, kill_strays, tools
 
 GUARD = "__import__('course.grading_guard', fromlist=['_']).{call}({token!r})"
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def helper_cell(cell) -> bool:
@@ -83,6 +80,8 @@ class GradingExecute(Execute):
         self._ran = []  # indices of the code cells run so far that finished
         self._token = secrets.token_hex(8)
         self._deadline = time.monotonic() + self.submission_timeout
+        self._guarded = False  # the guard has recorded the clean kernel
+        self._kernel_of = (None, None)  # see _kernel()
         self._folder = self._package_folder()
         if self.sandbox:
             tools()  # refuse to grade unsandboxed by accident
@@ -141,7 +140,7 @@ class GradingExecute(Execute):
             cell.outputs = [new_output("error", ename="GradingError", evalue=(
                 f"not run: the submission used up its {self.submission_timeout} s"), traceback=[])]
             return cell, resources
-        if not self._ran and not getattr(self, "_guarded", False):
+        if not self._ran and not self._guarded:
             self._guarded = self._call_guard("snapshot", "ready")
             self._kernel()
         if instructor_cell(cell) and not (self._guarded and self._call_guard("restore", "restored")
@@ -175,9 +174,9 @@ class GradingExecute(Execute):
         """(the process the kernel manager launched, the kernel's pid), the latter found once
         per kernel, before any cell could fork copies of it."""
         launched = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if launched and getattr(self, "_kernel_of", (None,))[0] != launched:
+        if launched and self._kernel_of[0] != launched:
             self._kernel_of = (launched, kernel_pid(launched))
-        return getattr(self, "_kernel_of", (None, None))
+        return self._kernel_of
 
     def _kill_strays(self, cell) -> None:
         launched, kernel = self._kernel()
@@ -205,12 +204,13 @@ class GradingExecute(Execute):
         """Run the tests' helper cells above this cell again, as the notebook defines them."""
         if not nbgrader_meta(self.nb.cells[index]).get("grade"):
             return True
-        for earlier in self._ran:
-            if helper_cell(self.nb.cells[earlier]):
-                reply = self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
-                if not reply or reply["content"].get("status") != "ok":
-                    return False
-        return True
+        return all(self._run_again(earlier) for earlier in self._ran
+                   if helper_cell(self.nb.cells[earlier]))
+
+    def _run_again(self, index: int) -> bool:
+        """Run a cell that already ran, unrecorded; whether it finished without an error."""
+        reply = self._silent(self.nb.cells[index].source, timeout=self.timeout or 60)
+        return bool(reply) and reply["content"].get("status") == "ok"
 
     def _call_guard(self, call: str, word: str) -> bool:
         expression = GUARD.format(call=call, token=self._token)
@@ -248,8 +248,8 @@ class GradingExecute(Execute):
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         self._guarded = self._call_guard("snapshot", "ready")
         self._kernel()
-        for earlier in self._ran:
-            self._silent(self.nb.cells[earlier].source, timeout=self.timeout or 60)
+        for earlier in self._ran:  # their errors were recorded the first time
+            self._run_again(earlier)
         cell.outputs.append(new_output("stream", name="stdout", text=(
             f"This cell {what}, so the grader restarted Python and ran the cells above it "
             "again before going on.\n")))

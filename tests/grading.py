@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -23,6 +26,17 @@ def grading_env(notebook: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
     return env
+
+
+def run_cells(notebook: Path, *runs: list) -> list[dict]:
+    """For each run [until, (cell, old, new) or [edits]]: grade_id -> error (None: ran cleanly)
+    of the cells up to `until`, each run in a child process of its own (tests/run_cells.py),
+    with the package nbgrader grades this module with (nothing of the module itself)."""
+    request = json.dumps([str(notebook), *runs])
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "run_cells.py")], input=request,
+                            capture_output=True, text=True, timeout=1800, env=grading_env(notebook))
+    assert result.returncode == 0, f"tests/run_cells.py failed:\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout)
 
 
 class Course:

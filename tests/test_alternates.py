@@ -10,7 +10,6 @@ its module and of every later module.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,14 +17,14 @@ import sys
 import textwrap
 
 import export
+import nbformat
 import pytest
 
 from alternates import ALTERNATES, rewrite
-from grading import grading_env
+from grading import run_cells
 from course.notebooks import (NOTEBOOKS, ROOT, SOLUTION, graded_cells, module_number,
                               nbgrader_meta, read, regions)
 
-RUNNER = ROOT / "tests" / "run_cells.py"
 CELLS = {nbgrader_meta(cell)["grade_id"]: (path, cell)
          for path in NOTEBOOKS for cell in read(path).cells if nbgrader_meta(cell).get("grade_id")}
 GRADED = [g for g, (_, cell) in CELLS.items() if nbgrader_meta(cell).get("grade")]
@@ -76,14 +75,6 @@ def test_each_alternate_rewrites_a_solution_region_of_its_module():
     assert not problems, problems
 
 
-def run_cells(notebook, *runs) -> list[dict]:
-    request = json.dumps([str(notebook), *runs])
-    result = subprocess.run([sys.executable, str(RUNNER)], input=request, capture_output=True,
-                            text=True, timeout=1800, env=grading_env(notebook))
-    assert result.returncode == 0, f"tests/run_cells.py failed:\n{result.stderr[-3000:]}"
-    return json.loads(result.stdout)
-
-
 def test_graded_cells_pass_every_alternate_alone_and_all_together(notebook):
     alternates = of_module(notebook)
     if not alternates:
@@ -108,7 +99,6 @@ def test_package_tests_pass_on_a_module_written_in_the_alternates(notebook, tmp_
         cell.source = rewritten.get(nbgrader_meta(cell).get("grade_id"), cell.source)
     copy = tmp_path / "modules" / notebook.parent.name / notebook.name
     copy.parent.mkdir(parents=True)
-    import nbformat
     nbformat.write(nb, copy)
     shutil.copytree(ROOT / "tinytorch", tmp_path / "tinytorch",
                     ignore=shutil.ignore_patterns("__pycache__"))

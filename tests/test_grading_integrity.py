@@ -13,10 +13,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
@@ -24,26 +20,14 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateI
                                     OverwriteCells, OverwriteKernelspec)
 
 from course.config import course_config
-from grading import grading_env
+from grading import run_cells
 from mutations import MUTATIONS
 from course.notebooks import NOTEBOOKS, ROOT, graded_cells, nbgrader_meta, read
 
-RUNNER = ROOT / "tests" / "run_cells.py"
 CELLS = {nbgrader_meta(cell)["grade_id"]: (path, index, cell)
          for path in NOTEBOOKS for index, cell in enumerate(read(path).cells)
          if nbgrader_meta(cell).get("grade_id")}
 GRADED = [grade_id for grade_id, (_, _, cell) in CELLS.items() if nbgrader_meta(cell).get("grade")]
-
-
-def run_cells(notebook, *runs: list) -> list[dict]:
-    """For each run [until, (cell, old, new)]: grade_id -> error (None: ran cleanly) of the
-    cells up to `until`, each run in a child process of its own (tests/run_cells.py), with
-    the package nbgrader grades this module with (nothing of the module itself)."""
-    request = json.dumps([str(notebook), *runs])
-    result = subprocess.run([sys.executable, str(RUNNER)], input=request, capture_output=True,
-                            text=True, timeout=1800, env=grading_env(notebook))
-    assert result.returncode == 0, f"tests/run_cells.py failed:\n{result.stderr[-3000:]}"
-    return json.loads(result.stdout)
 
 
 # ----- the mutation check -----------------------------------------------------------------

@@ -100,30 +100,16 @@ def test_ci_installs_the_browser_test_tools_first_and_requires_them(tmp_path):
     assert {flags for _, flags in commands} == {"1 1 1 1"}
 
 
+@pytest.mark.parametrize("package, missing", [("chromium", {"chromium": False}),
+                                              ("postgresql", {"postgres": False}),
+                                              ("bubblewrap", {"bwrap": False})],
+                         ids=["chromium", "postgresql", "bubblewrap"])
 @pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
-def test_ci_installs_debian_chromium_when_it_is_missing(tmp_path, uid, sudo):
-    commands = [c for c, _ in ci_commands(tmp_path, chromium=False, uid=uid)]
+def test_ci_installs_a_missing_debian_package_first(tmp_path, package, missing, uid, sudo):
+    commands = [c for c, _ in ci_commands(tmp_path, uid=uid, **missing)]
     apt = [c for c in commands if "apt-get install" in c]
     assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
-                   "apt-get install -y -q --no-install-recommends chromium"], commands
-    assert commands.index(apt[0]) < len(commands) - 1
-
-
-@pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
-def test_ci_installs_debian_postgresql_when_it_is_missing(tmp_path, uid, sudo):
-    commands = [c for c, _ in ci_commands(tmp_path, postgres=False, uid=uid)]
-    apt = [c for c in commands if "apt-get install" in c]
-    assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
-                   "apt-get install -y -q --no-install-recommends postgresql"], commands
-    assert commands.index(apt[0]) < len(commands) - 1
-
-
-@pytest.mark.parametrize("uid, sudo", [(0, ""), (1000, "sudo ")], ids=["root", "user"])
-def test_ci_installs_debian_bubblewrap_when_it_is_missing(tmp_path, uid, sudo):
-    commands = [c for c, _ in ci_commands(tmp_path, bwrap=False, uid=uid)]
-    apt = [c for c in commands if "apt-get install" in c]
-    assert apt == [f"{sudo}apt-get update -q && {sudo}env DEBIAN_FRONTEND=noninteractive "
-                   "apt-get install -y -q --no-install-recommends bubblewrap"], commands
+                   f"apt-get install -y -q --no-install-recommends {package}"], commands
     assert commands.index(apt[0]) < len(commands) - 1
 
 
