@@ -118,7 +118,53 @@ BROKEN = {
                           "cell 3: unknown directive '#| exprot'"),
     "same file twice": ((["#| default_exp core.alpha", "#| export\nx = 1"]),
                         "tinytorch/core/alpha.py, which modules/01_alpha/01_alpha.ipynb already exports"),
+    # a module where the package has a folder: Python imports the folder, the module is lost
+    "module over a folder": ((["#| default_exp core", "#| export\nx = 1"]),
+                             "Python would import the folder and never the file"),
+    "module inside a module": ((["#| default_exp core.alpha.extra", "#| export\nx = 1"]),
+                               "Python would import the folder and never the file"),
+    "keyword module": ((["#| default_exp core.class", "#| export\nx = 1"]),
+                       "'class' cannot name a module (it is a Python keyword)"),
+    "dunder module": ((["#| default_exp __init__", "#| export\nx = 1"]),
+                      "'__init__' cannot name a module (it is a Python special name)"),
+    "directive with a space": ((["#| default_exp core.gamma", "# | export\nx = 1"]),
+                               "cell 3: '# | export' is not a directive"),
+    "nbdev 1 directive": ((["#| default_exp core.gamma", "#export\nx = 1"]),
+                          "cell 3: '#export' is not a directive"),
+    "default_exp with a space": ((["# | default_exp core.gamma", "#| export\nx = 1"]),
+                                 "cell 2: '# | default_exp core.gamma' is not a directive"),
+    "own function at import": ((["#| default_exp core.gamma",
+                                 "#| export\ndef side_effect():\n    return 1\n\n_x = side_effect()"]),
+                               "would call side_effect whenever the package is imported"),
+    "package code at import": ((["#| default_exp core.gamma",
+                                 "#| export\nfrom tinytorch.core.alpha import double\nTWO = double(1)"]),
+                               "would call double whenever the package is imported"),
+    "class body at import": ((["#| default_exp core.gamma",
+                               "#| export\ndef f():\n    return 1\n\nclass A:\n    x = [f()]"]),
+                             "would call f whenever the package is imported"),
+    "acting builtin at import": ((["#| default_exp core.gamma", "#| export\nimport os\n_ = os.system('true')"]),
+                                 "would call os.system whenever the package is imported"),
+    "does not import": ((["#| default_exp core.gamma", "# setup", "#| export\nimport no_such_module_here"]),
+                        "the new package does not import, so tinytorch/ was left as it was:\n"
+                        "  tinytorch/core/gamma.py line 8 (modules/03_gamma/03_gamma.ipynb, cell 4): "
+                        "ModuleNotFoundError: No module named 'no_such_module_here'"),
 }
+
+
+def test_computed_constants_and_registries_still_export(small_course):
+    """What the course's notebooks do at import is allowed: constants computed by libraries,
+    an instance of the module's own class, decorators that register functions."""
+    modules, package = small_course
+    make_notebook(modules, "03_gamma", "#| default_exp core.gamma",
+                  "#| export\nimport math\nimport numpy as np\n\nclass Switch:\n    pass\n\n"
+                  "SWITCH = Switch()\n_SCALE = math.sqrt(2.0)\n_rng = np.random.default_rng()\n"
+                  "_TYPES = (int, type(None))\nRULES = {}\n\ndef rule(name):\n"
+                  "    def register(f):\n        RULES[name] = f\n        return f\n    return register\n\n"
+                  "@rule('add')\ndef add(a, b):\n    return a + b\n\n# export the sum below\n")
+    assert export.main(["--modules", str(modules), "--package", str(package)]) == 0
+    result = run_python("from tinytorch.core.gamma import RULES, SWITCH\nprint(RULES['add'](1, 2))",
+                        package.parent)
+    assert result.returncode == 0 and result.stdout.strip() == "3", result.stderr
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
@@ -135,6 +181,7 @@ def test_a_broken_notebook_is_reported_and_changes_nothing(small_course, case, c
     assert message in err, err
     assert "Traceback" not in err
     assert snapshot(package) == before, "a failed export changed the package"
+    assert not list(package.parent.glob(".tinytorch.export-*")), "a failed export left its work behind"
 
 
 def test_the_command_line_reports_errors_with_exit_status(tmp_path):
