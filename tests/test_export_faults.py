@@ -211,3 +211,29 @@ def test_the_package_keeps_ordinary_permissions(small_course):
     for path in [package, *package.rglob("*")]:
         expected = (0o777 if path.is_dir() else 0o666) & ~umask
         assert path.stat().st_mode & 0o777 == expected, f"{path} has mode {path.stat().st_mode:o}"
+
+
+def test_kill_9_of_the_command_mid_export(small_course):
+    """The case as a user meets it: `kill -9` of `python export.py` while it works."""
+    import signal
+    import time
+    modules, package = small_course
+    new_version(modules)
+    # a constant that takes a moment to compute holds the export in its import check
+    make_notebook(modules, "03_gamma", "#| default_exp core.gamma",
+                  "#| export\n_SLOW = sum(range(4 * 10**7))")
+    command = [sys.executable, str(export.ROOT / "export.py"), "--modules", str(modules),
+               "--package", str(package)]
+    running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(package.parent.glob(".tinytorch.export-*/ready")) and time.monotonic() < deadline:
+        if list(package.parent.glob(".tinytorch.export-*/tinytorch/core/gamma.py")):
+            break
+        time.sleep(0.002)
+    running.send_signal(signal.SIGKILL)
+    running.wait(timeout=30)
+    assert running.returncode == -signal.SIGKILL, "export finished before it could be killed"
+    assert versions(package) in ("1 1", "2 2")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "interrupted" in done.stdout, done.stdout + done.stderr
+    assert versions(package) == "2 2" and not list(package.parent.glob(".tinytorch.export-*"))
