@@ -551,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check and args.notebooks:
         parser.error("--check always checks the whole package; name no notebooks with it")
+    if args.package.exists() and not args.package.is_dir():
+        parser.error(f"--package {args.package} is a file; name the package folder (tinytorch/)")
     try:
         if not args.check:
             for note in recover(args.package):

@@ -237,3 +237,13 @@ def test_kill_9_of_the_command_mid_export(small_course):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "interrupted" in done.stdout, done.stdout + done.stderr
     assert versions(package) == "2 2" and not list(package.parent.glob(".tinytorch.export-*"))
+
+
+def test_a_file_where_the_package_goes_is_never_replaced(small_course, tmp_path, capsys):
+    modules, _ = small_course
+    thesis = tmp_path / "thesis.tex"
+    thesis.write_text("keep")
+    with pytest.raises(SystemExit):
+        export.main(["--modules", str(modules), "--package", str(thesis)])
+    assert "is a file; name the package folder" in capsys.readouterr().err
+    assert thesis.read_text() == "keep"
