@@ -59,6 +59,9 @@ MUTATIONS = [
     Mutation("01-tensor-test-as-array", "01-tensor-as-array",
              "arr = np.asarray(data)", "arr = np.asarray(data, dtype=dtype)",
              "converts with the explicit dtype first, so None becomes NaN and '1' becomes 1.0"),
+    Mutation("01-tensor-test-as-array", "01-tensor-as-array",
+             "    _check_fits(arr, dtype)\n", "",
+             "forgets to call the given _check_fits, so 2**63 becomes -2**63 and NaN a made-up integer"),
     Mutation("01-tensor-test-construction", "01-tensor-tensor-class",
              "data = data.data", "data = data.data.copy()",
              "Tensor(t) copies t's array, though the docstring promises no copy"),
@@ -305,6 +308,16 @@ MUTATIONS = [
              "if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):",
              "if not isinstance(batch_size, (int, np.integer)):",
              "forgets that True is an int in Python, so batch_size=True is accepted"),
+    Mutation("08-dataloader-test-loader-errors", "08-dataloader-loader",
+             "        for name, flag in ((\"shuffle\", shuffle), (\"drop_last\", drop_last)):\n"
+             "            if not isinstance(flag, (bool, np.bool_)):\n"
+             '                raise TypeError(f"{name} must be True or False, not {type(flag).__name__} {flag!r}")\n',
+             "",
+             "keeps shuffle and drop_last unchecked, so shuffle=\"no\" (a non-empty string is true) "
+             "shuffles"),
+    Mutation("08-dataloader-test-loader-errors", "08-dataloader-loader",
+             "if not isinstance(flag, (bool, np.bool_)):", "if not isinstance(flag, bool):",
+             "refuses numpy bools such as np.bool_(True), which the docstring accepts"),
     Mutation("08-dataloader-test-loader-usage", "08-dataloader-loader",
              "stop = n - n % self.batch_size if self.drop_last else n",
              "stop = n - n % self.batch_size",

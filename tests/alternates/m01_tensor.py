@@ -19,6 +19,8 @@ ALTERNATES = [
                 arr = np.asarray(data)
             except ValueError:
                 raise ValueError(f"ragged nested lists are not a tensor: {data!r}") from None
+            else:
+                _check_fits(arr, dtype=dtype)
             kind = arr.dtype.kind
             if kind not in ("b", "i", "u", "f"):
                 raise TypeError(f"a Tensor holds numbers, and this data has the dtype {arr.dtype.name}")
@@ -26,7 +28,8 @@ ALTERNATES = [
                 dtype = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float32}[kind]
             return arr.astype(dtype, copy=False)
         ''',
-        why="checks an explicit dtype first, picks the default from a dict, names dtypes by .name"),
+        why="checks an explicit dtype first, calls _check_fits in the else of the try, picks the "
+            "default from a dict, names dtypes by .name"),
     Alternate(
         graded=("01-tensor-test-construction", "01-tensor-test-arithmetic"),
         cell=CLASS,

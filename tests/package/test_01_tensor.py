@@ -131,14 +131,16 @@ def test_ragged_lists_raise_value_error(data):
     assert "ragged" in message, f"the ValueError for {data!r} should contain the word 'ragged'; its message was: {message!r}"
 
 
-@pytest.mark.parametrize("data", [["a", "b"], [1 + 2j], [1.0, None], [{"x": 1}]])
+@pytest.mark.parametrize("data", [["a", "b"], [1 + 2j], [1.0, None], [{"x": 1}],
+                                  [2**63 - 1, None], [-2**63, None]])  # int64's extremes fit
 def test_non_numeric_data_raises_type_error_naming_the_dtype(data):
     found = np.asarray(data).dtype
     message = error_message(TypeError, f"Tensor({data!r})", lambda: Tensor(data))
     assert names_dtype(message, found), f"the TypeError for {data!r} should name the dtype {str(found)!r}; its message was: {message!r}"
 
 
-@pytest.mark.parametrize("data, dtype", [([1.0, None], np.float32), (["1", "2"], np.float32), ([1 + 2j], np.float64)])
+@pytest.mark.parametrize("data, dtype", [([1.0, None], np.float32), (["1", "2"], np.float32), ([1 + 2j], np.float64),
+                                         (["1", "2"], np.int64), ([1, None], np.int64), ([1 + 2j], np.int64)])
 def test_an_explicit_dtype_still_checks_the_data(data, dtype):
     found = np.asarray(data).dtype
     for what, make in [(f"Tensor({data!r}, dtype={dtype.__name__})", lambda: Tensor(data, dtype=dtype)),
@@ -152,6 +154,60 @@ def test_non_numeric_dtype_raises_type_error_naming_it(dtype):
     message = error_message(TypeError, f"Tensor([1.0], dtype={dtype!r})", lambda: Tensor([1.0], dtype=dtype))
     assert names_dtype(message, dtype) or dtype.__name__ in message, (
         f"the TypeError for dtype={dtype!r} should name that dtype; its message was: {message!r}")
+
+
+
+# Numbers the dtype cannot hold: numpy's astype would store a different number without a word.
+NAN, INF = float("nan"), float("inf")
+BAD_NUMBERS = [  # (data, dtype, the dtype the message must name), with what astype would store
+    (np.array([2**63], dtype=np.uint64), None, np.int64),   # -2**63
+    (np.array([0, 2**64 - 1], dtype=np.uint64), None, np.int64),  # -1
+    ([2**63], None, np.int64),   # numpy makes it a uint64 array: -2**63
+    ([2**70], None, np.int64),   # numpy can only keep it as a Python object
+    ([[1, -2**70]], None, np.int64),
+    ([1.5, 2**70], np.float64, np.int64),
+    ([NAN], np.int64, np.int64),  # NaN and infinity: whatever the processor makes of them
+    ([1.0, INF], np.int64, np.int64),
+    ([-INF], np.int32, np.int32),
+    (np.array([NAN, 1.0], dtype=np.float32), np.int64, np.int64),
+    ([1e30], np.int64, np.int64),
+    ([2.0**63], np.int64, np.int64),  # the first float beyond int64's largest integer
+    ([300], np.int8, np.int8),    # 44
+    ([-1], np.uint8, np.uint8),   # 255
+    ([2**32], np.int32, np.int32),  # 0
+]
+
+
+@pytest.mark.parametrize("data, dtype, target", BAD_NUMBERS)
+def test_numbers_the_dtype_cannot_hold_raise_value_error_naming_it(data, dtype, target):
+    shown = f"{data!r}" + ("" if dtype is None else f", dtype={np.dtype(dtype).name}")
+    for what, make in [(f"Tensor({shown})", lambda: Tensor(data, dtype=dtype)),
+                       (f"as_array({shown})", lambda: as_array(data, dtype=dtype))]:
+        message = error_message(ValueError, what, make)
+        assert names_dtype(message, target), f"the ValueError of {what} should name the dtype {np.dtype(target)}; its message was: {message!r}"
+
+
+def test_converting_a_tensor_checks_its_numbers():
+    source = Tensor([NAN, 2.0])
+    message = error_message(ValueError, "Tensor(Tensor([nan, 2.0]), dtype=int64)", lambda: Tensor(source, dtype=np.int64))
+    assert names_dtype(message, np.int64), f"the ValueError should name the dtype int64; its message was: {message!r}"
+
+
+@pytest.mark.parametrize("data, dtype, expected", [
+    ([2**63 - 1, -2**63], None, [2**63 - 1, -2**63]),  # int64's own extremes, exactly
+    (np.array([2**63 - 1], dtype=np.uint64), None, [2**63 - 1]),
+    ([127.9, -128.9], np.int8, [127, -128]),  # cut toward zero first, then in range
+    ([2.7, -2.7], np.int64, [2, -2]),
+    ([255, 0], np.uint8, [255, 0]),
+    ([NAN, INF, -INF], None, [NAN, INF, -INF]),  # floats keep NaN and infinity
+    ([2**63], np.float64, [2.0**63]),  # a float dtype takes any number
+    ([NAN, 0.0], bool, [True, False]),
+])
+def test_numbers_the_dtype_can_hold_are_kept(data, dtype, expected):
+    t = Tensor(data, dtype=dtype)
+    want = np.asarray(expected, dtype=t.dtype)
+    assert np.array_equal(t.data, want, equal_nan=t.dtype.kind == "f"), (
+        f"Tensor({data!r}, dtype={dtype!r}): expected {want}, got {t.data}")
 
 
 # ----- properties and conversions ---------------------------------------------------------

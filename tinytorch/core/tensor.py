@@ -16,6 +16,55 @@ _Axis = Union[int, Tuple[int, ...], None]
 
 
 # %% modules/01_tensor/01_tensor.ipynb, cell 7 (01-tensor-as-array)
+# ----- given: the check that every number survives the conversion (call it from as_array) --
+def _check_fits(arr: np.ndarray, dtype: _DTypeLike) -> None:
+    """Raise a ValueError naming the dtype if a number in `arr` would change on conversion to
+    the tensor's dtype: `dtype` if given, otherwise the policy's (int64 for integer data).
+
+    numpy's `astype` never checks: 300 as int8 becomes 44, 2**63 as int64 becomes -2**63, and
+    NaN or infinity as an integer becomes whatever the processor makes of it. Floats going to
+    an integer dtype are cut toward zero (2.7 becomes 2) as before, so only numbers beyond the
+    dtype's range, NaN and infinity are refused. Float and bool dtypes take every number.
+    """
+    kind = arr.dtype.kind
+    if kind == "O":
+        _check_python_ints(arr)  # the only numbers in an object array numpy could not store
+        return
+    if dtype is None:
+        if kind != "u":
+            return  # floats stay floats, bools stay bools, and every signed integer fits int64
+        target = np.dtype(np.int64)
+    else:
+        target = np.dtype(dtype)
+    # Nothing to check for a float or bool target, for data that is already of the target
+    # dtype (every operation's result), for strings and the like (as_array raises the
+    # TypeError), or for no numbers at all.
+    if target.kind not in "iu" or target == arr.dtype or kind not in "biuf" or arr.size == 0:
+        return
+    limits = np.iinfo(target)
+    for number in (arr.min().item(), arr.max().item()):
+        # Python compares ints with floats exactly, and NaN fails both comparisons.
+        if not limits.min - 1 < number < limits.max + 1:
+            raise ValueError(
+                f"cannot store {number} in a tensor of dtype {target}, which holds the integers "
+                f"from {limits.min} to {limits.max}: numpy would silently store a different "
+                "number. Keep such numbers as floats (dtype=np.float64), or replace them first "
+                "(np.nan_to_num and np.clip do that)."
+            )
+
+
+def _check_python_ints(arr: np.ndarray) -> None:
+    """Refuse Python integers beyond int64, which numpy can only keep as Python objects."""
+    limits = np.iinfo(np.int64)
+    for x in arr.flat:
+        if isinstance(x, int) and not limits.min <= x <= limits.max:
+            raise ValueError(
+                f"the integer {x} does not fit in int64, tinytorch's integer dtype, which holds "
+                f"the integers from {limits.min} to {limits.max}. Write such numbers as floats "
+                "(for example 2.0**70 instead of 2**70)."
+            )
+
+
 def as_array(data: Any, dtype: _DTypeLike = None) -> np.ndarray:
     """Convert `data` to a numpy array that follows tinytorch's dtype policy.
 
@@ -25,7 +74,9 @@ def as_array(data: Any, dtype: _DTypeLike = None) -> np.ndarray:
     memory.
 
     Raises:
-        ValueError: for ragged nested lists; the message contains the word "ragged".
+        ValueError: for ragged nested lists; the message contains the word "ragged". And,
+            from `_check_fits`, for a number the dtype cannot hold, such as 2**63 or 2**70 for
+            int64, 300 for int8, or NaN for any integer dtype; the message names the dtype.
         TypeError: for data or a dtype that is not bool, integer or float (strings, None,
             complex numbers), whether or not `dtype` is given; the message names the dtype,
             e.g. "complex128" or "object".
@@ -44,6 +95,7 @@ def as_array(data: Any, dtype: _DTypeLike = None) -> np.ndarray:
             "have the same length, like [[1, 2], [3, 4]] and not [[1, 2], [3]]. "
             "Pad or trim the shorter rows first."
         ) from None
+    _check_fits(arr, dtype)
     numeric_kinds = "biuf"  # numpy's dtype.kind codes for bool, int, unsigned int, float
     if arr.dtype.kind not in numeric_kinds:
         raise TypeError(
