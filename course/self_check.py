@@ -28,6 +28,7 @@ import importlib.util
 import io
 import json
 import linecache
+import math
 import os
 import re
 import shutil
@@ -332,7 +333,7 @@ def select(names: list[str], modules: dict[str, Path]) -> list[str]:
     for name in names:
         key = Path(name.rstrip("/")).name.removesuffix(".ipynb").lower()
         match = [m for m in modules if key in (m, m.split("_", 1)[-1])
-                 or key.isdigit() and m[:2].isdigit() and int(key) == number(m)]
+                 or key.isdecimal() and m[:2].isdecimal() and int(key) == number(m)]
         if not match:
             raise ValueError(f"no module '{name}' in {ROOT / 'modules'}; "
                              f"choose from {', '.join(modules)} (or their numbers)")
@@ -517,7 +518,7 @@ def after_a_hang(pending: list[Result], entries: list[dict], timeout: float) -> 
     number = module_of(started[-1])
     hung = next(i for i, r in enumerate(pending) if r.module.split("_")[0] == number)
     pending[hung].problem = (f"stopped: {started[-1].partition('::')[2]} ran longer than "
-                             f"{timeout:.0f} s (an endless loop?); `--timeout SECONDS` allows more")
+                             f"{timeout:g} s (an endless loop?); `--timeout SECONDS` allows more")
     return pending[hung + 1:]
 
 
@@ -712,6 +713,19 @@ def report(results: list[Result], out_of_date: str | None, errors: dict[str, str
     print(next_step(results, every_module))
 
 
+def seconds(text: str) -> float:
+    """--timeout's value: a number of seconds above 0. NaN compares false with everything, so
+    a test would never be found too slow; inf and 0 or less are no limit either."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (e.g. 60)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a time limit: give a number of seconds "
+                                         "above 0 (e.g. 60 or 300)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -719,8 +733,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="modules to check, e.g. 03 or 03_layers (default: all)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="also show export's and pytest's own output")
-    parser.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
-                        help="seconds one test may run before it is stopped (default: %(default)s)")
+    parser.add_argument("--timeout", type=seconds, default=60, metavar="SECONDS",
+                        help="seconds (above 0) one test may run before it is stopped "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("pytest") is None:
         parser.error(f"pytest is not installed for {sys.executable}; run the check with the "

@@ -310,3 +310,34 @@ def test_the_comparison_helper_of_the_package_tests_speaks_the_notebooks_words()
     assert said == "expected dtype float32 got float64"
     assert str(failing(lambda: assert_close(None, [1.0]))) == "expected [1.] got None"
     assert str(failing(lambda: assert_close([1, 2], [1, 3]))).startswith("expected [1, 3] got [1, 2]")
+
+
+# ----- bad arguments ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "=-inf", "0", "-1", "=-0.0", "abc", ""])
+def test_timeout_must_be_a_number_of_seconds_above_zero(value, capsys):
+    """NaN compares false with every time, so `--timeout nan` never stopped an endless loop.
+    Rejected while parsing, before anything runs (the module named does not even exist)."""
+    option = ["--timeout" + value] if value.startswith("=") else ["--timeout", value]
+    with pytest.raises(SystemExit) as stopped:
+        self_check_module.main(["99", *option])
+    said = capsys.readouterr().err
+    assert stopped.value.code == 2 and "argument --timeout:" in said, said
+    assert "above 0" in said or "is not a number of seconds" in said, said
+    assert self_check_module.seconds("0.5") == 0.5 and self_check_module.seconds("1e3") == 1000
+
+
+def test_a_module_named_with_other_digits_is_a_usage_error():
+    """'²' passes str.isdigit() but not int(): it raised a traceback instead of the usage error."""
+    modules = {"01_tensor": Path("a"), "02_activations": Path("b")}
+    for name in ("²", "0", "-1", ""):
+        with pytest.raises(ValueError, match=f"no module '{name}'"):
+            self_check_module.select([name], modules)
+    assert self_check_module.select(["2", "01"], modules) == ["02_activations", "01_tensor"]
+
+
+def test_a_timeout_under_a_second_is_shown_as_given():
+    result = self_check_module.Result("01_tensor", "modules/01_tensor/01_tensor.ipynb")
+    started = [{"phase": "start", "test": "tests/package/test_01_tensor.py::test_loop"}]
+    assert self_check_module.after_a_hang([result], started, 0.5) == []
+    assert "test_loop ran longer than 0.5 s" in result.problem, result.problem
