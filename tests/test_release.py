@@ -12,6 +12,8 @@ half-made or leaking folder behind.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import io
 import json
 import os
@@ -109,7 +111,8 @@ def hidden_line(module: int) -> str:
 
 def expected_files() -> set[str]:
     files = {f"modules/{assignment(p)}/{p.name}" for p in NOTEBOOKS}
-    files |= {"README.md", ".gitignore", "export.py", "environment.yml", "pyproject.toml", "course/self_check.py"}
+    files |= {"README.md", ".gitignore", "export.py", "environment.yml", "pyproject.toml", "course/self_check.py",
+              release.MANIFEST}
     for folder in ("datasets/tiny", "milestones", "tests/package"):
         files |= {f"{folder}/{name}" for name in files_in(ROOT / folder)}
     files |= {f"tinytorch/{name}" for name in files_in(ROOT / "tinytorch")}  # the same modules
@@ -331,17 +334,21 @@ def test_a_failing_build_leaves_nothing_behind(quick_build, tmp_path, spoil, rea
         release.build(out)
     assert list(tmp_path.iterdir()) == [], "a failed build left files behind"
     # A forced rebuild that fails keeps the release that was there.
-    out.mkdir()
-    (out / "README.md").write_text("the previous release")
+    fake_release(out)
     with pytest.raises(release.ReleaseError, match=reason):
         release.build(out, force=True)
-    assert list(tmp_path.iterdir()) == [out] and files_in(out) == {"README.md"}
+    assert list(tmp_path.iterdir()) == [out]
+    assert files_in(out) == {"README.md", "modules/old.txt", release.MANIFEST}
 
 
 def test_force_replaces_an_older_release(quick_build, tmp_path):
+    """Caches a student's Python and pytest made in it are no one's work: they go too."""
     out = tmp_path / "student-release"
-    out.mkdir()
-    (out / "old-file.txt").write_text("from an older release")
+    fake_release(out)
+    (out / "modules" / "__pycache__").mkdir()
+    (out / "modules" / "__pycache__" / "old.cpython-311.pyc").write_bytes(b"\0")
+    (out / ".pytest_cache").mkdir()
+    (out / ".pytest_cache" / "README.md").write_text("pytest's")
     release.build(out, force=True)
     assert files_in(out) == expected_files()
     assert list(tmp_path.iterdir()) == [out], "the old release or the temporary folder is left over"
@@ -365,3 +372,236 @@ def test_never_replaces_the_course_itself(target, capsys):
     assert release.main(["--out", str(target), "--force"]) == 1
     assert "choose another folder" in capsys.readouterr().err
     assert files_in(ROOT / "modules") == before and not (ROOT / "tests" / "out").exists()
+
+
+def test_the_manifest_lists_every_file_of_the_release_as_written(built):
+    """What --force relies on: every file (and only those) with its SHA-256, and its origin."""
+    record = json.loads((built[0] / release.MANIFEST).read_text())
+    assert record["written_by"] == "course/release.py" and record["course_version"]
+    assert set(record["files"]) == files_in(built[0]) - {release.MANIFEST}
+    readme = (built[0] / "README.md").read_bytes()
+    assert record["files"]["README.md"] == hashlib.sha256(readme).hexdigest()
+    assert release.not_replaceable(built[0]) is None
+
+
+# ----- faults and bad targets: --force, a killed replace, a full disk ------------------------
+# Each of these works on small made-up folders: the full build is not the point, and nbgrader
+# is never reached (`no_build` makes sure a refusal is not skipped into a real build).
+
+DEAD_PID = 2**31 - 2  # above any pid_max (at most 2**22): no process has it
+
+
+def fake_release(folder: Path, *files: str) -> Path:
+    """A folder as release.py leaves it: a few files and their manifest."""
+    for name in files or ("README.md", "modules/old.txt"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(f"release file {name}\n")
+    release.write_manifest(folder)
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def no_build(monkeypatch):
+    def generate(into, names=None):
+        raise AssertionError("release.py went on to build instead of refusing the target")
+    monkeypatch.setattr(release, "generate_notebooks", generate)
+
+
+def thesis(folder: Path) -> str:
+    folder.mkdir()
+    (folder / "a.tex").write_text("keep")
+    return "has no .tinytorch-release.json: it is not a release written by release.py"
+
+
+def git_repository(folder: Path) -> str:
+    (folder / ".git").mkdir(parents=True)
+    (folder / "notes.md").write_text("mine")
+    return "looks like a course or a repository"
+
+
+def course_copy(folder: Path) -> str:
+    (folder / "modules").mkdir(parents=True)
+    (folder / "nbgrader_config.py").write_text("c = get_config()\n")
+    return "looks like a course or a repository"
+
+
+def release_with_students_files(folder: Path) -> str:
+    fake_release(folder)
+    for name in ("mine.py", "notes/a.md", "notes/b.md", "notes/c.md"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("a student's work")
+    return "holds 4 files it did not write (mine.py, notes/a.md, notes/b.md and 1 more)"
+
+
+def release_with_a_changed_file(folder: Path) -> str:
+    fake_release(folder)
+    (folder / "modules/old.txt").write_text("the student's answer")
+    return "holds 1 file changed since (modules/old.txt)"
+
+
+def release_with_a_foreign_manifest(folder: Path) -> str:
+    fake_release(folder)
+    (folder / release.MANIFEST).write_text('{"files": {}}')
+    return "has no .tinytorch-release.json"
+
+
+def a_file(path: Path) -> str:
+    path.write_text("not a folder")
+    return "is a file"
+
+
+@pytest.mark.parametrize("make", [thesis, git_repository, course_copy, release_with_students_files,
+                                  release_with_a_changed_file, release_with_a_foreign_manifest, a_file])
+def test_force_replaces_only_a_release_it_wrote_unchanged(make, tmp_path, no_build, capsys):
+    out = tmp_path / "x"
+    reason = make(out)
+    before = snapshot(out) if out.is_dir() else out.read_bytes()
+    assert release.main(["--out", str(out), "--force"]) == 1
+    said = capsys.readouterr().err
+    assert reason in said and "no release was written" in said, said
+    assert "folder with --out" in said, said  # and what to do
+    assert (snapshot(out) if out.is_dir() else out.read_bytes()) == before
+    assert list(tmp_path.iterdir()) == [out], "a refused run left something beside the target"
+
+
+def test_without_force_an_empty_folder_is_filled_and_a_release_is_kept(tmp_path):
+    (tmp_path / "empty").mkdir()
+    release.check_target(tmp_path / "empty", force=False)  # no error: it will be filled
+    fake_release(tmp_path / "old")
+    with pytest.raises(release.ReleaseError, match="holds a release already; add --force"):
+        release.check_target(tmp_path / "old", force=False)
+    release.check_target(tmp_path / "old", force=True)
+
+
+# A kill at each step of the replace: a child process replaces a made-up release and dies
+# (os._exit, as under kill -9: no cleanup) just before its Nth rename, swap, unlink or rmdir.
+KILL_AT_STEP = """
+import os, sys
+from pathlib import Path
+from course import release
+out, staging, mode, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+steps = 0
+def step(real):
+    def run(*args, **kwargs):
+        global steps
+        steps += 1
+        if steps == kill_at:
+            os._exit(9)
+        return real(*args, **kwargs)
+    return run
+os.rename, os.unlink, os.rmdir = step(os.rename), step(os.unlink), step(os.rmdir)
+release.exchange = step(release.exchange) if mode == "exchange" else lambda first, second: False
+release.replace(out, staging)
+"""
+
+
+@pytest.mark.parametrize("mode", ["exchange", "two-renames"])
+def test_a_kill_at_any_step_of_the_replace_leaves_a_whole_release(mode, tmp_path, capsys):
+    probe = [tmp_path / "probe-a", tmp_path / "probe-b"]
+    for folder in probe:
+        folder.mkdir()
+    if mode == "exchange" and not release.exchange(*probe):
+        pytest.skip("this file system cannot swap two folders in one step (renameat2)")
+    old_files = ("README.md", "modules/a.txt", "modules/b.txt")
+    new_files = ("README.md", "tinytorch/x.py")
+    outcomes, kill_at = [], 0
+    while True:
+        kill_at += 1
+        place = tmp_path / f"run-{kill_at}"
+        place.mkdir()
+        out, staging = place / "release", place / f".release.building-{DEAD_PID}-x"
+        old, new = snapshot(fake_release(out, *old_files)), snapshot(fake_release(staging, *new_files))
+        command = [sys.executable, "-c", KILL_AT_STEP, str(out), str(staging), mode, str(kill_at)]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode in (0, 9), done.stderr
+        missing = not out.exists()
+        release.recover(out)
+        capsys.readouterr()
+        assert list(place.iterdir()) == [out], f"killed at step {kill_at}: left {os.listdir(place)}"
+        assert snapshot(out) in (old, new), f"killed at step {kill_at}: neither release is whole"
+        which = "old" if snapshot(out) == old else "new"
+        outcomes.append(f"missing, put back {which}" if missing else which)
+        if done.returncode == 0:
+            break
+    assert outcomes[-1] == "new" and outcomes[0] == "old", outcomes
+    assert len(outcomes) >= 6, f"too few steps were killed: {outcomes}"
+    # Only the two renames have a moment without a release at `out`; the swap never has one.
+    assert any(o.startswith("missing") for o in outcomes) == (mode == "two-renames"), outcomes
+
+
+def test_the_next_run_puts_back_a_release_a_killed_run_hid(tmp_path, no_build, capsys):
+    out = tmp_path / "student-release"
+    hidden = fake_release(tmp_path / f".student-release.old-{DEAD_PID}")
+    (tmp_path / f".student-release.building-{DEAD_PID}-abc").mkdir()
+    before = snapshot(hidden)
+    assert release.main(["--out", str(out)]) == 1  # put back: a release, so --force is needed
+    said = capsys.readouterr()
+    assert f"put {out} back from .student-release.old-{DEAD_PID}" in said.out, said.out
+    assert f"removed .student-release.building-{DEAD_PID}-abc" in said.out, said.out
+    assert "holds a release already; add --force" in said.err
+    assert snapshot(out) == before and list(tmp_path.iterdir()) == [out]
+
+
+def test_a_leftover_is_removed_only_if_it_is_a_release_and_not_while_its_run_lives(tmp_path, capsys):
+    out = fake_release(tmp_path / "student-release")
+    # The old release.py moved any folder aside, a thesis too: such a leftover is kept.
+    kept = tmp_path / f".student-release.old-{DEAD_PID}"
+    thesis(kept)
+    gone = fake_release(tmp_path / f".student-release.old-{DEAD_PID - 1}")
+    release.recover(out)
+    said = capsys.readouterr().out
+    assert f"left {kept} in place: an earlier run moved it aside" in said, said
+    assert f"removed {gone.name}" in said and not gone.exists() and (kept / "a.tex").exists()
+    # A build of a run that is still going (here: this test's parent process) is not touched.
+    running = tmp_path / f".student-release.building-{os.getppid()}-abc"
+    running.mkdir()
+    with pytest.raises(release.ReleaseError, match=f"another release.py \\(process {os.getppid()}\\)"):
+        release.recover(out)
+    assert running.is_dir()
+
+
+def no_space_when_copying(monkeypatch, part: str) -> None:
+    """ENOSPC for every file copied whose path holds `part`, as a full disk gives. A patch, not a
+    small full file system: the suite runs as root, and mounting needs more than that."""
+    real = shutil.copyfile
+
+    def copyfile(source, target, *args, **kwargs):
+        if part in os.fspath(source):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # sendfile() names no file
+        return real(source, target, *args, **kwargs)
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+
+@pytest.mark.parametrize("where, message", [
+    ("export.py", "no space left on device while copying {ROOT}/export.py to "),
+    ("milestones", "no space left on device while copying {ROOT}/milestones/"),
+    ("manifest", "no space left on device while writing the release"),
+])
+def test_a_full_disk_is_one_line_and_leaves_nothing(where, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(release, "generate_notebooks", lambda into, names=None: ["01_tensor"])
+    monkeypatch.setattr(release, "export_package", lambda into: None)  # not the point: no disk fault
+    if where == "manifest":
+        def write_manifest(folder):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        monkeypatch.setattr(release, "write_manifest", write_manifest)
+    else:
+        no_space_when_copying(monkeypatch, f"{ROOT}/{where}")
+    assert release.main(["--out", str(tmp_path / "student-release")]) == 1
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 2 and said[1] == "release.py: no release was written", said
+    assert said[0].startswith("release.py: " + message.format(ROOT=ROOT)), said[0]
+    assert said[0].endswith("free some space on that disk and run again"), said[0]
+    if where == "milestones":
+        assert re.search(r"\(and \d+ more files\)", said[0]), said[0]
+    assert list(tmp_path.iterdir()) == [], "a staging folder was left behind"
+
+
+def test_a_full_disk_in_nbgrader_scratch_copy_is_one_line(tmp_path, monkeypatch):
+    no_space_when_copying(monkeypatch, f"{ROOT}/modules")
+    with pytest.raises(release.ReleaseError, match=r"^no space left on device while copying .*modules"):
+        release.generate_notebooks(tmp_path)
+    assert list(tmp_path.iterdir()) == []
