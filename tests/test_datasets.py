@@ -92,6 +92,7 @@ def test_every_tiny_dataset_follows_the_rules(path):
     assert images.dtype == np.float32 and images.ndim in (3, 4), (images.dtype, images.shape)
     assert images.min() >= 0.0 and images.max() <= 1.0, (images.min(), images.max())
     assert labels.dtype == np.int64 and labels.shape == (len(images),), (labels.dtype, labels.shape)
+    assert np.array_equal(np.unique(labels), np.arange(labels.max() + 1)), "classes 0 to K-1, none empty"
     assert (path.parent / f"create_{path.stem}.py").is_file(), f"no create_{path.stem}.py beside it"
     assert f"`{path.name}`" in README.read_text(encoding="utf-8"), f"README.md does not describe {path.name}"
     loaded = load_tiny(path.stem)  # the course's loader accepts it
@@ -193,6 +194,29 @@ def test_environment_variable_naming_no_folder_is_a_clear_error(tmp_path, monkey
     assert "nowhere" in str(error.value)
 
 
+def test_environment_variable_naming_a_file_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "datasets.txt").write_text("not a folder\n")
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path / "datasets.txt"))
+    with pytest.raises(FileNotFoundError, match=DATASETS_ENV) as error:
+        load_tiny("digits_8x8")
+    assert "datasets.txt" in str(error.value)
+
+
+@pytest.mark.parametrize("where", ["an empty folder", "the repository root", "datasets/tiny itself"])
+def test_environment_variable_naming_a_folder_without_tiny_blames_the_setting_not_the_file(
+        where, tmp_path, monkeypatch):
+    folder = {"an empty folder": tmp_path, "the repository root": ROOT,
+              "datasets/tiny itself": TINY}[where]
+    monkeypatch.setenv(DATASETS_ENV, str(folder))
+    assert find_datasets() == folder.resolve()  # still taken: the downloads may live there alone
+    with pytest.raises(FileNotFoundError, match=DATASETS_ENV) as error:
+        load_tiny("digits_8x8")
+    message = str(error.value)
+    assert "no tiny/ folder" in message and "regenerate" not in message, message
+    if folder != tmp_path:  # the course's datasets/ is right there: say so
+        assert f"did you mean {ROOT / 'datasets'}?" in message, message
+
+
 def fake_datasets(tmp_path, monkeypatch) -> Path:
     """An empty datasets/tiny/ folder that the locator will use."""
     (tmp_path / "tiny").mkdir()
@@ -228,6 +252,11 @@ def corrupt_versions():
         "values above 1": lambda path: np.savez(path, images=np.full((2, 8, 8), 16, dtype=np.float32), labels=np.arange(2)),
         "int32 labels": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.arange(2, dtype=np.int32)),
         "unequal lengths": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.arange(3)),
+        "NaN pixels": lambda path: np.savez(path, images=np.full((2, 8, 8), np.nan, dtype=np.float32), labels=np.arange(2)),
+        "float labels": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.array([0.0, 1.0])),
+        "negative labels": lambda path: np.savez(path, images=np.zeros((3, 8, 8), dtype=np.float32), labels=np.array([0, -1, 1])),
+        "labels from 1": lambda path: np.savez(path, images=np.zeros((2, 8, 8), dtype=np.float32), labels=np.array([1, 2])),
+        "a class without samples": lambda path: np.savez(path, images=np.zeros((3, 8, 8), dtype=np.float32), labels=np.array([0, 1, 10**12])),
     }
 
 

@@ -98,6 +98,9 @@ ALTERNATES = [
                 raise TypeError(f"batch_size={batch_size!r} is not an integer")
             if batch_size <= 0:
                 raise ValueError(f"batch_size={batch_size} should be at least 1")
+            for flag_name, flag in {"shuffle": shuffle, "drop_last": drop_last}.items():
+                if flag not in (True, False):
+                    raise TypeError(f"{flag_name}={flag!r} should be True or False")
             if generator is not None:
                 if seed is not None:
                     raise ValueError(f"seed={seed} and a generator were both given; pass one of them")
@@ -116,8 +119,9 @@ ALTERNATES = [
             self.drop_last, self.generator = drop_last, rng
             self.collate_fn, self.transform = collate_fn, transform
         ''',
-        why="asks len() and catches the error (EAFP), picks the generator in one if/else, and "
-            "keeps the arguments as given"),
+        why="asks len() and catches the error (EAFP), compares the flags with True and False "
+            "instead of checking their type, picks the generator in one if/else, and keeps the "
+            "arguments as given"),
     Alternate(
         graded=LOADER,
         cell="08-dataloader-loader",

@@ -484,3 +484,61 @@ def test_transforms_accept_the_edges_of_their_settings():
     np.testing.assert_array_equal(RandomHorizontalFlip(0.0)(x, np.random.default_rng(0)).data, x.data,
                                   err_msg="p=0 is a valid probability: nothing is flipped")
     assert RandomCrop(1)(x, np.random.default_rng(0)).shape == (2, 1, 1), "a 1 x 1 window is valid"
+
+
+# ----- settings that Python would quietly take as something else -----------------------------
+
+@pytest.mark.parametrize("name, bad", [("shuffle", "no"), ("shuffle", "False"), ("shuffle", 2),
+                                       ("drop_last", "no"), ("drop_last", "True")])
+def test_loader_refuses_a_shuffle_or_drop_last_that_is_not_true_or_false(dataset, name, bad):
+    """bool("no") is True: unchecked, shuffle="no" would shuffle and drop_last="no" would drop."""
+    with pytest.raises(TypeError) as raised:
+        DataLoader(dataset, batch_size=32, **{name: bad})
+    assert name in str(raised.value), f"the message should name {name}; it was: {raised.value}"
+
+
+def test_loader_takes_numpy_bools_for_shuffle_and_drop_last(digits):
+    loader = DataLoader(with_ids(digits), batch_size=32, shuffle=np.bool_(True),
+                        drop_last=np.bool_(True), seed=0)
+    order = epoch_ids(loader, digits)
+    assert len(loader) == 56 and len(order) == 56 * 32, "np.bool_(True) as drop_last should drop"
+    assert not np.array_equal(order, np.arange(56 * 32)), "np.bool_(True) as shuffle should shuffle"
+
+
+@pytest.mark.parametrize("make, error, word", [
+    (lambda: RandomCrop(2, padding=0.7), TypeError, "padding"),
+    (lambda: RandomCrop(2, padding=2.0), TypeError, "padding"),
+    (lambda: RandomCrop(2, padding=True), TypeError, "padding"),
+    (lambda: RandomCrop(2.5), TypeError, "size"), (lambda: RandomCrop("8"), TypeError, "size"),
+    (lambda: RandomCrop((2, 2.5)), TypeError, "size"), (lambda: RandomCrop(True), TypeError, "size"),
+    (lambda: RandomCrop((2, 3, 4)), ValueError, "size"), (lambda: RandomCrop(-1), ValueError, "size"),
+    (lambda: RandomHorizontalFlip("x"), TypeError, "probability"),
+    (lambda: RandomHorizontalFlip(None), TypeError, "probability"),
+    (lambda: RandomHorizontalFlip(float("nan")), ValueError, "probability"),
+    (lambda: RandomHorizontalFlip(2), ValueError, "probability"),
+    (lambda: Normalize(0.5, float("inf")), ValueError, "std"),
+    (lambda: Normalize(0.5, [0.2, float("nan")]), ValueError, "std"),
+    (lambda: Normalize(float("nan"), 0.5), ValueError, "mean"),
+    (lambda: Normalize("x", 0.5), TypeError, "mean"), (lambda: Normalize(None, 0.5), TypeError, "mean"),
+    (lambda: Normalize([], []), ValueError, "mean"), (lambda: Normalize(0.5, -1.0), ValueError, "std"),
+    (lambda: Compose(RandomHorizontalFlip()), TypeError, "list"),
+    (lambda: Compose(5), TypeError, "list")],
+    ids=["crop padding 0.7", "crop padding 2.0", "crop padding True", "crop 2.5", "crop '8'",
+         "crop (2, 2.5)", "crop True", "crop (2, 3, 4)", "crop -1", "flip p 'x'", "flip p None",
+         "flip p nan", "flip p 2", "normalize std inf", "normalize std nan", "normalize mean nan",
+         "normalize mean 'x'", "normalize mean None", "normalize empty", "normalize std -1",
+         "compose one transform", "compose a number"])
+def test_transform_settings_that_are_no_numbers_or_not_the_right_ones_are_named(make, error, word):
+    """The given constructors refuse what they would otherwise round, ignore or turn into NaN
+    (int(0.7) is 0: no padding at all), and say which setting is wrong."""
+    with pytest.raises(error) as raised:
+        make()
+    assert word in str(raised.value), f"the message should say {word!r}; it was: {raised.value}"
+
+
+def test_transform_settings_take_numpy_numbers():
+    x = Tensor(np.random.default_rng(0).uniform(size=(2, 1, 5, 5)).astype(np.float32))
+    crop = RandomCrop((np.int64(3), 4), padding=np.int64(1))
+    assert (crop.size, crop.padding) == ((3, 4), 1) and crop(x).shape == (2, 1, 3, 4)
+    assert RandomHorizontalFlip(np.float32(1.0))(x).shape == x.shape
+    assert Normalize(np.float32(0.5), [np.float64(2.0)])(x).shape == x.shape

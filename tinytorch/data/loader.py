@@ -30,6 +30,9 @@ def find_datasets() -> Path:
     (the repository root, modules/NN_name/, milestones/, nbgrader's
     autograded/<student>/<assignment>/ inside a course); the `datasets/` folder beside the
     installed tinytorch package (an editable install of the repository).
+
+    The folder TINYTORCH_DATASETS names is taken even without tiny/ in it: a folder that holds
+    only the downloaded datasets serves the milestones, and load_tiny says what is missing.
     """
     override = os.environ.get(DATASETS_ENV)
     if override:
@@ -60,7 +63,7 @@ def load_tiny(name: str = "digits_8x8") -> Tuple[np.ndarray, np.ndarray]:
     images: float32, shape (N, H, W) or (N, H, W, C), values in [0, 1]; labels: int64, (N,).
     The file is read with allow_pickle=False: a data file holds arrays, never code.
     """
-    path = find_datasets() / "tiny" / f"{name}.npz"
+    path = _tiny_folder() / f"{name}.npz"
     fix = (f"regenerate it with `python datasets/tiny/create_{name}.py` from the repository "
            f"root, or restore it with `git checkout -- datasets/tiny/{name}.npz`")
     if not path.is_file():
@@ -81,6 +84,22 @@ def load_tiny(name: str = "digits_8x8") -> Tuple[np.ndarray, np.ndarray]:
     return arrays["images"], arrays["labels"]
 
 
+def _tiny_folder() -> Path:
+    """datasets/tiny/, or an error that blames the setting that points elsewhere, not a file."""
+    datasets = find_datasets()
+    if (datasets / "tiny").is_dir():
+        return datasets / "tiny"
+    # The search only returns folders holding tiny/, so the override named this one
+    # (or tiny/ was removed since).
+    near = [str(c) for c in (datasets / "datasets", datasets.parent) if (c / "tiny").is_dir()]
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    setting = os.environ.get(DATASETS_ENV)
+    source = f"{DATASETS_ENV} is set to {setting!r}, but " if setting else ""
+    raise FileNotFoundError(
+        f"{source}{datasets} has no tiny/ folder, so no tiny dataset can be loaded from it{hint}. "
+        f"Set {DATASETS_ENV} to the course's datasets/ folder (the one that holds tiny/), or unset it.")
+
+
 def _tiny_dataset_problems(arrays: dict) -> List[str]:
     """What is wrong with the arrays of a tiny dataset (an empty list: nothing)."""
     missing = [key for key in ("images", "labels") if key not in arrays]
@@ -95,9 +114,24 @@ def _tiny_dataset_problems(arrays: dict) -> List[str]:
         problems.append(f"images must lie in [0, 1], not [{images.min()}, {images.max()}]")
     if labels.dtype != np.int64 or labels.ndim != 1:
         problems.append(f"labels must be int64 of shape (N,), not {labels.dtype} {labels.shape}")
+    elif labels.size:
+        problems += _label_problems(labels)
     if len(images) != len(labels):
         problems.append(f"{len(images)} images but {len(labels)} labels")
     return problems
+
+
+def _label_problems(labels: np.ndarray) -> List[str]:
+    """Labels number the classes 0 to K-1, each class with a sample: a network with K outputs
+    then has a label for every output, and no label outside them."""
+    if labels.min() < 0:
+        return [f"labels must be class numbers 0, 1, 2, ..., not negative ({labels.min()})"]
+    classes = np.unique(labels)  # sorted, so class k is missing where classes[k] != k
+    gaps = np.flatnonzero(classes != np.arange(len(classes)))
+    if len(gaps):
+        return [f"labels must number the classes 0 to K-1 with a sample in each, but class "
+                f"{gaps[0]} has none (the labels go up to {classes[-1]})"]
+    return []
 
 
 # %% modules/08_dataloader/08_dataloader.ipynb, cell 10 (08-dataloader-dataset)
@@ -257,6 +291,8 @@ class DataLoader:
           - ValueError if the dataset is empty (length 0), with the word "empty" in the message;
           - TypeError if `batch_size` is not an integer (a Python int or a numpy integer;
             True and False are not batch sizes), ValueError if it is 0 or negative;
+          - TypeError naming the argument if `shuffle` or `drop_last` is not True or False (a
+            Python bool or a numpy bool such as np.bool_(True)), e.g. shuffle="no";
           - ValueError if both `seed` and `generator` are given; TypeError if `seed` is not
             an integer or `generator` is not a `np.random.Generator`;
           - TypeError if `collate_fn` or `transform` is given but is not callable.
@@ -272,6 +308,9 @@ class DataLoader:
                             f"{type(batch_size).__name__} {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer (1 or more), not {batch_size}")
+        for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, not {type(flag).__name__} {flag!r}")
         if seed is not None and generator is not None:
             raise ValueError("give either seed or generator, not both: a generator already "
                              "carries its own seed")
@@ -384,11 +423,40 @@ def _generator(rng: Optional[np.random.Generator]) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
 
 
+def _whole_number(value: Any, what: str, smallest: int) -> int:
+    """`value` as an int of at least `smallest`, or an error naming `what` (int() would round
+    0.7 down to 0 without a word)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be a whole number (an int), not {type(value).__name__} {value!r}")
+    if value < smallest:
+        raise ValueError(f"{what} must be {smallest} or more, not {value}")
+    return int(value)
+
+
+def _finite_values(values: Any, what: str) -> np.ndarray:
+    """A number or a list of numbers as a float32 array, or an error naming `what`."""
+    try:
+        array = np.asarray(values)
+    except ValueError:  # ragged lists
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be a number or a list of numbers, not {values!r}")
+    if array.size == 0:
+        raise ValueError(f"{what} is empty: give one number, or one per channel")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{what} must be finite numbers (within float32), not {values!r}")
+    return array
+
+
 class RandomHorizontalFlip:
     """Mirror each image of a batch left to right with probability p, independently."""
 
     def __init__(self, p: float = 0.5) -> None:
-        if not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"RandomHorizontalFlip needs a probability p, a number in [0, 1], "
+                            f"not {type(p).__name__} {p!r}")
+        if not 0.0 <= p <= 1.0:  # NaN fails too
             raise ValueError(f"RandomHorizontalFlip needs a probability p in [0, 1], not {p}")
         self.p = float(p)
 
@@ -412,8 +480,8 @@ class Normalize:
     """(x - mean) / std, with one mean and std for all pixels or one per channel."""
 
     def __init__(self, mean: Union[float, Sequence[float]], std: Union[float, Sequence[float]]) -> None:
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
+        self.mean = _finite_values(mean, "Normalize's mean")
+        self.std = _finite_values(std, "Normalize's std")
         one_per_channel = [v.shape for v in (self.mean, self.std) if v.ndim == 1]
         if self.mean.ndim > 1 or self.std.ndim > 1 or len(set(one_per_channel)) > 1:
             raise ValueError(f"Normalize takes numbers or equally long lists of per-channel values; "
@@ -447,7 +515,13 @@ class Compose:
     """Apply several transforms in order, all drawing from the same generator."""
 
     def __init__(self, transforms: Sequence[Callable]) -> None:
-        self.transforms = list(transforms)
+        if callable(transforms):
+            raise TypeError(f"Compose takes a list of transforms: write Compose([{transforms!r}])")
+        try:
+            self.transforms = list(transforms)
+        except TypeError:
+            raise TypeError(f"Compose takes a list of transforms, not {type(transforms).__name__} "
+                            f"{transforms!r}") from None
         for t in self.transforms:
             if not callable(t):
                 raise TypeError(f"Compose takes transforms (callables), not {type(t).__name__} {t!r}")
@@ -468,12 +542,17 @@ class RandomCrop:
     """Pad each image with zeros, then cut a window of `size` at a random position per sample."""
 
     def __init__(self, size: Union[int, Tuple[int, int]], padding: int = 0) -> None:
-        height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        if min(height, width) < 1 or padding < 0:
-            raise ValueError(f"RandomCrop needs a positive size and a padding of 0 or more, "
-                             f"not size={size!r}, padding={padding!r}")
-        self.size = (int(height), int(width))
-        self.padding = int(padding)
+        square = isinstance(size, (int, np.integer))
+        sides = (size, size) if square else size
+        if not isinstance(sides, (tuple, list)):
+            raise TypeError(f"RandomCrop's size is one whole number or a pair (height, width), "
+                            f"not {type(size).__name__} {size!r}")
+        if len(sides) != 2:
+            raise ValueError(f"RandomCrop's size is one whole number or a pair (height, width), "
+                             f"not {len(sides)} numbers {size!r}")
+        what = "RandomCrop's size" if square else f"each side of RandomCrop's size {size!r}"
+        self.size = tuple(_whole_number(side, what, 1) for side in sides)
+        self.padding = _whole_number(padding, "RandomCrop's padding", 0)
 
     def __call__(self, x: Tensor, rng: Optional[np.random.Generator] = None) -> Tensor:
         """A new batch of shape (N, h, w) or (N, C, h, w): one random window per sample.
