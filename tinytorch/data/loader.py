@@ -515,13 +515,11 @@ class Compose:
     """Apply several transforms in order, all drawing from the same generator."""
 
     def __init__(self, transforms: Sequence[Callable]) -> None:
-        if callable(transforms):
-            raise TypeError(f"Compose takes a list of transforms: write Compose([{transforms!r}])")
         try:
             self.transforms = list(transforms)
         except TypeError:
-            raise TypeError(f"Compose takes a list of transforms, not {type(transforms).__name__} "
-                            f"{transforms!r}") from None
+            raise TypeError(f"Compose takes a list of transforms, such as Compose([t1, t2]), not "
+                            f"{type(transforms).__name__} {transforms!r}") from None
         for t in self.transforms:
             if not callable(t):
                 raise TypeError(f"Compose takes transforms (callables), not {type(t).__name__} {t!r}")
