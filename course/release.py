@@ -281,9 +281,9 @@ def unsafe_target(out: Path) -> str | None:
 def check_target(out: Path, force: bool) -> None:
     if (reason := unsafe_target(out)) is not None:
         raise ReleaseError(f"{reason}; choose another folder with --out")
+    if file := next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None):
+        raise ReleaseError(f"{file} is a file, not a folder: choose a folder with --out")
     recover(out)
-    if out.exists() and not out.is_dir():
-        raise ReleaseError(f"{out} is a file, not a folder: choose a folder with --out")
     if not out.is_dir() or not any(out.iterdir()):
         return
     if (reason := not_replaceable(out)) is not None:

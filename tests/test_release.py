@@ -468,6 +468,13 @@ def test_force_replaces_only_a_release_it_wrote_unchanged(make, tmp_path, no_bui
     assert list(tmp_path.iterdir()) == [out], "a refused run left something beside the target"
 
 
+def test_a_folder_inside_a_file_is_refused(tmp_path, no_build, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert release.main(["--out", str(tmp_path / "notes.txt" / "release")]) == 1
+    assert f"{tmp_path / 'notes.txt'} is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1
+
+
 def test_without_force_an_empty_folder_is_filled_and_a_release_is_kept(tmp_path):
     (tmp_path / "empty").mkdir()
     release.check_target(tmp_path / "empty", force=False)  # no error: it will be filled
