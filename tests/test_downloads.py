@@ -8,17 +8,25 @@ named through TINYTORCH_DATASETS as a student would. No test touches the network
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gzip
+import io
+import json
 import os
 import pickle
 import re
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fake_datasets import Mirror, cifar_archive, idx_bytes, mnist_files, sha256, tar_gz
+from fake_datasets import Mirror, _Handler, cifar_archive, idx_bytes, mnist_files, sha256, tar_gz
 
 MILESTONES = Path(__file__).resolve().parent.parent / "milestones"
 if str(MILESTONES) not in sys.path:
@@ -299,3 +307,301 @@ def test_cifar_parser_refuses_pickles_that_call_anything_else():
         downloads.parse_cifar_batch(pickle.dumps({b"data": Payload()}, protocol=2))
     with pytest.raises(DatasetFormatError, match="not a CIFAR batch"):
         downloads.parse_cifar_batch(pickle.dumps({b"labels": []}, protocol=2))
+
+
+# ----- faults: slow mirrors, kills, full or read-only disks, damaged files (issue 13) --------
+# Every test here injects a fault: a mirror trickling bytes, a signal or a kill in the middle of
+# a download, leftovers of killed runs, an archive too big once unpacked, a disk that is full,
+# read-only or unwritable, and files that pass their digest but are not what their format says.
+
+TRICKLE_EVERY = 0.5  # seconds between the bytes of a "trickle" file
+
+
+class _Trickling(_Handler):
+    """Serves a file put with how="trickle" one byte at a time, TRICKLE_EVERY seconds apart,
+    until the mirror stops; every other file as tests/fake_datasets.py does."""
+
+    def do_GET(self):
+        mirror = self.server.mirror
+        body, how = mirror.files.get(self.path, (b"", ""))
+        if how != "trickle":
+            return super().do_GET()
+        mirror.hits[self.path] += 1
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.close_connection = True
+        for i in range(len(body)):
+            if mirror.stopping.wait(TRICKLE_EVERY):
+                return
+            self.wfile.write(body[i:i + 1])
+            self.wfile.flush()
+
+
+@pytest.fixture
+def trickling(mirror) -> Mirror:
+    mirror.server.RequestHandlerClass = _Trickling
+    return mirror
+
+
+def test_a_trickling_mirror_is_given_up_for_the_next(datasets, trickling, capsys):
+    files, arrays = mnist_files()
+    slow = "train-labels-idx1-ubyte.gz"  # ~30 bytes: 15 s at this pace, 40 min for an images file
+    trickling.put(f"/slow/{slow}", files[slow], "trickle")
+    source = source_like(MNIST, files, [f"{trickling.base}/slow/", serve(trickling, "good", files)])
+    start = time.monotonic()
+    assert_mnist(load_mnist(source=source, timeout=2.0), arrays)
+    elapsed = time.monotonic() - start
+    assert elapsed < 6, f"a mirror sending a byte every {TRICKLE_EVERY} s kept us {elapsed:.1f} s"
+    err = capsys.readouterr().err
+    assert re.search(rf"the mirror at 127\.0\.0\.1:\d+ sent \d+ bytes in 2\.\d s, under the "
+                     rf"10,000 bytes/s minimum: too slow; trying the next mirror", err), err
+    assert trickling.hits[f"/good/{slow}"] == 1 and not leftovers(datasets)
+
+
+CHILD = """
+import json, signal, sys
+sys.path.insert(0, sys.argv[1])
+from downloads import RemoteFile, Source, load_mnist
+mirrors, files, hangup = json.loads(sys.argv[2])
+signal.signal(signal.SIGHUP, getattr(signal, hangup))  # as in a terminal, or under nohup
+load_mnist(source=Source("mnist", "MNIST", tuple(mirrors), tuple(RemoteFile(*f) for f in files)),
+           quiet=True)
+"""
+
+
+def wait_for(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def start_download(files: dict[str, bytes], mirror: Mirror, datasets: Path,
+                   hangup: str = "SIG_DFL") -> subprocess.Popen:
+    """A process downloading `files`, the first of them trickling: it is in the middle of the
+    download (its partial file is there) when this returns."""
+    first = next(iter(files))
+    mirror.put(f"/slow/{first}", files[first], "trickle")
+    spec = [[f"{mirror.base}/slow/"], [[n, len(b), sha256(b)] for n, b in files.items()], hangup]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(MILESTONES), json.dumps(spec)],
+                             cwd=MILESTONES.parent, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: child.poll() is not None or leftovers(datasets))
+    assert child.poll() is None, child.communicate()[1]
+    return child
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
+                         ids=lambda s: signal.Signals(s).name)
+def test_a_killed_download_leaves_nothing_for_long(datasets, trickling, capsys, signum):
+    """SIGTERM and SIGHUP clean up on the way out; SIGKILL cannot be caught, so the next run
+    removes what it left, and says so."""
+    files, arrays = mnist_files()
+    folder = datasets / "mnist"
+    child = start_download(files, trickling, datasets)
+    try:
+        child.send_signal(signum)
+        err = child.communicate(timeout=20)[1]
+    finally:
+        child.kill()
+    assert child.returncode == -signum, (child.returncode, err)
+    name = signal.Signals(signum).name
+    if signum == signal.SIGKILL:
+        assert len(leftovers(datasets)) == 1, "SIGKILL leaves the partial file, at first"
+    else:
+        assert f"{name}: download stopped; its partial files are removed" in err, err
+        assert not leftovers(datasets), f"{name} left {leftovers(datasets)}"
+    left = leftovers(datasets)
+    source = source_like(MNIST, files, [serve(trickling, "good", files)])
+    assert_mnist(load_mnist(source=source, quiet=True), arrays)
+    assert not leftovers(datasets)
+    said = capsys.readouterr().err
+    assert all(f"removed {p} (1 MB), left by an interrupted run" in said for p in left), said
+    assert sorted(p.name for p in folder.iterdir()) == sorted(files)
+
+
+def test_a_download_under_nohup_goes_on_after_a_hangup(datasets, trickling):
+    child = start_download(mnist_files()[0], trickling, datasets, hangup="SIG_IGN")
+    try:
+        child.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert child.poll() is None, f"SIGHUP, ignored under nohup, stopped it: {child.stderr.read()}"
+    finally:
+        child.kill()
+        child.communicate()
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_only_leftovers_of_gone_writers_are_removed(datasets, mirror, capsys):
+    archive, _ = cifar_archive(per_batch=2)
+    name = "cifar-10-python.tar.gz"
+    source = source_like(CIFAR10, {name: archive}, [serve(mirror, "a", {name: archive})])
+    folder = datasets / "cifar10"
+    folder.mkdir()
+    host, dead, alive = socket.gethostname(), dead_pid(), os.getppid()
+    gone = [f".{name}~{host}~{dead}~0000000a.part", f".extract-cifar-10-batches-py~{host}~{dead}~0000000b",
+            f".{name}.old12345.part"]  # the last: as earlier versions named it, days old
+    kept = [f".{name}~{host}~{alive}~0000000c.part",          # its writer still runs
+            f".{name}~elsewhere~{dead}~0000000d.part",        # another host's: cannot tell
+            ".extract-new12345",                              # an earlier version's, fresh
+            f".notes.txt~{host}~{dead}~0000000e.part", "mine.part", f".other~{host}~{dead}~0000000f"]
+    for entry in gone + kept:
+        if "extract" in entry or entry.startswith(".other"):
+            (folder / entry).mkdir()
+            (folder / entry / "data_batch_1").write_bytes(b"x" * 1000)
+        else:
+            (folder / entry).write_bytes(b"partial")
+    days_ago = time.time() - 3 * 24 * 3600
+    os.utime(folder / gone[2], (days_ago, days_ago))
+    load_cifar10(source=source, quiet=True)
+    remaining = {p.name for p in folder.iterdir()}
+    assert remaining == set(kept) | {name, "cifar-10-batches-py"}, sorted(remaining)
+    said = capsys.readouterr().err
+    assert all(f"removed {folder / g} (1 MB), left by an interrupted run" in said for g in gone), said
+
+
+@pytest.mark.parametrize("how", ["explicit-cap", "four-times-the-archive", "too-many-members"])
+def test_an_archive_unpacking_to_too_much_is_refused(datasets, mirror, tmp_path, monkeypatch, how):
+    inner = "cifar-10-batches-py"
+    members = [(inner, "dir", None), (f"{inner}/data_batch_1", "file", bytes(1_000_000))]
+    cap = {"explicit-cap": 500_000, "four-times-the-archive": None, "too-many-members": 10**9}[how]
+    if how == "too-many-members":
+        monkeypatch.setattr(downloads, "MAX_MEMBERS", 5)
+        members += [(f"{inner}/extra_{i}", "file", b"x") for i in range(5)]
+    archive = tar_gz(members)  # 1 MB of zeros packs into about 1 kB
+    source = dataclasses.replace(source_like(CIFAR10, {"cifar-10-python.tar.gz": archive}, [
+        serve(mirror, "a", {"cifar-10-python.tar.gz": archive})]), max_extracted=cap)
+    with pytest.raises(UnsafeArchiveError, match="would unpack to more than|more than 5 entries"):
+        load_cifar10(source=source, quiet=True)
+    folder = datasets / "cifar10"
+    assert [p.name for p in folder.iterdir()] == ["cifar-10-python.tar.gz"], list(folder.iterdir())
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A mount point for a 64 kB tmpfs, or None where this user may not mount one."""
+    point = tmp_path / "disk"
+    point.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        yield None
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(point)],
+                             capture_output=True).returncode == 0
+    try:
+        yield point if mounted else None
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def failing_open(code: int, only: str = ""):
+    """builtins.open, but files whose path contains `only` fail with errno `code` (when written,
+    for ENOSPC; when opened, otherwise), as a full, read-only or forbidden folder would."""
+    class Full(io.FileIO):
+        def write(self, data):
+            raise OSError(code, os.strerror(code))
+
+    def fake(path, mode="r", *args, **kwargs):
+        if "b" not in mode or only not in str(path) or mode.startswith("r"):
+            return open(path, mode, *args, **kwargs)
+        if code in (errno.ENOSPC,):
+            return io.BufferedWriter(Full(path, mode.replace("b", "")))
+        raise OSError(code, os.strerror(code), str(path))
+    return fake
+
+
+@pytest.mark.parametrize("how", ["full", "read-only", "forbidden", "full-while-extracting"])
+def test_a_local_disk_fault_is_reported_as_such_and_tries_no_other_mirror(
+        mirror, tmp_path, monkeypatch, small_disk, how):
+    code = {"full": errno.ENOSPC, "read-only": errno.EROFS, "forbidden": errno.EACCES,
+            "full-while-extracting": errno.ENOSPC}[how]
+    root = tmp_path / "datasets"
+    if small_disk is not None and how in ("full", "read-only"):  # the real thing
+        root = small_disk / "datasets"
+        root.mkdir()
+        if how == "full":
+            with open(small_disk / "filler", "wb", buffering=0) as filler, pytest.raises(OSError):
+                while True:
+                    filler.write(bytes(4096))
+        else:
+            subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    else:
+        root.mkdir()
+        monkeypatch.setattr(downloads, "open", failing_open(code, ".extract-" if "extract" in how
+                                                            else ""), raising=False)
+    monkeypatch.setenv(DATASETS_ENV, str(root))
+    if how == "full-while-extracting":
+        archive, _ = cifar_archive(per_batch=2)
+        files, real, load = {"cifar-10-python.tar.gz": archive}, CIFAR10, load_cifar10
+    else:
+        (files, _), real, load = mnist_files(), MNIST, load_mnist
+    source = source_like(real, files, [serve(mirror, "a", files), serve(mirror, "b", files)])
+    with pytest.raises(DownloadError) as caught:
+        load(source=source, quiet=True)
+    message = str(caught.value)
+    assert "Offline" not in message and "mirror" not in message, message
+    if code == errno.ENOSPC:
+        what = "cifar10/cifar-10-batches-py: free at least 250 MB" if "extract" in how else (
+            "mnist/train-images-idx3-ubyte.gz: free at least 1 MB")
+        assert f"no space left on device while writing {root}/{what} on the disk" in message
+    else:
+        assert f"cannot write to {root}" in message and os.strerror(code) in message, message
+    assert not any(n.startswith("/b/") for n in mirror.hits), f"tried another mirror: {mirror.hits}"
+    assert not leftovers(root)
+
+
+def damaged_files(how: str) -> tuple[Source, dict[str, bytes], str, str]:
+    """A source whose listed digests match files that are not what their format says: the
+    source, its files, the file named in the error, and the one to delete."""
+    if how.startswith("mnist"):
+        files, _ = mnist_files()
+        first = "train-images-idx3-ubyte.gz"
+        files[first] = files[first][:-20] if how == "mnist-cut-gzip" else b"not gzip at all"
+        return MNIST, files, first, first
+    archive, _ = cifar_archive(per_batch=2)
+    name, batches = "cifar-10-python.tar.gz", "cifar-10-batches-py"
+    if how == "cifar-not-tar":
+        archive = b"an HTML error page, say"
+    elif how == "cifar-cut-archive":
+        archive = archive[:len(archive) // 2]
+    elif how == "cifar-cut-pickle":
+        batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, protocol=2)
+        archive = tar_gz([(batches, "dir", None)] + [
+            (f"{batches}/{n}", "file", batch[:-30] if n == "data_batch_2" else batch)
+            for n in downloads.CIFAR_TRAIN + downloads.CIFAR_TEST])
+        return CIFAR10, {name: archive}, f"{batches}/data_batch_2", name
+    return CIFAR10, {name: archive}, name, name
+
+
+@pytest.mark.parametrize("how", ["mnist-cut-gzip", "mnist-not-gzip", "cifar-not-tar",
+                                 "cifar-cut-archive", "cifar-cut-pickle"])
+def test_a_verified_file_that_cannot_be_read_says_what_to_do(datasets, mirror, how):
+    real, files, named, delete = damaged_files(how)
+    source = source_like(real, files, [serve(mirror, "a", files)])
+    load = load_mnist if real is MNIST else load_cifar10
+    folder = datasets / real.name
+    for attempt in range(2):  # and the same again: the cache is left as it was
+        with pytest.raises(DownloadError) as caught:
+            load(source=source, quiet=True)
+        message = str(caught.value)
+        assert f"{folder / named} " in message and "matches the size and SHA-256" in message
+        assert f"Delete {folder / delete} and run again" in message, message
+        assert not leftovers(datasets)
+        assert {p.name for p in folder.iterdir()} - {"cifar-10-batches-py"} == set(files)
+    assert sum(mirror.hits.values()) == len(files), "verified files are downloaded once"
+
+
+def test_a_new_archive_is_extracted_afresh(datasets, mirror):
+    name = "cifar-10-python.tar.gz"
+    old, _ = cifar_archive(per_batch=2, seed=1)
+    load_cifar10(source=source_like(CIFAR10, {name: old}, [serve(mirror, "old", {name: old})]),
+                 quiet=True)
+    new, arrays = cifar_archive(per_batch=2, seed=2)  # the table now lists another archive
+    _, y_train, _, _ = load_cifar10(source=source_like(CIFAR10, {name: new}, [
+        serve(mirror, "new", {name: new})]), quiet=True)
+    np.testing.assert_array_equal(y_train, arrays["y_train"])
