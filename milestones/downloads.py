@@ -24,7 +24,7 @@ a run never deletes the files of another that is still writing.
 Why not pooch (weighed for issue 13): it tries one URL per file (retries, no list of mirrors),
 its timeout is per read (a trickling server never times out), its temporary `tmpXXXX` files are
 left behind by a kill with nothing to recognise them by, Untar extracts in place, uncapped and
-(before Python 3.12) unfiltered, and disk errors arrive as bare tracebacks. Each of these would
+(before Python 3.12) unfiltered, and a full disk arrives as a bare OSError. Each of these would
 still be code of ours, on top of requests, platformdirs and packaging; the digests and the
 cache check it would save are about 20 lines here.
 """
@@ -37,6 +37,7 @@ import functools
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
 import re
@@ -266,9 +267,9 @@ def remove_leftovers(source: Source, folder: Path) -> None:
     except OSError:  # no folder yet; an unreadable one is reported by the writes that follow
         return
     for entry in filter(lambda e: is_leftover(e, source), entries):
-        files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
-        size = sum(p.lstat().st_size for p in files)
         try:
+            files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+            size = sum(p.lstat().st_size for p in files)
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         except FileNotFoundError:  # another run removed it first
             continue
@@ -862,15 +863,26 @@ def load_cifar10(root: Optional[Path] = None, *, source: Source = CIFAR10, downl
     raise AssertionError("unreachable")
 
 
+def seconds_or_rate(text: str) -> float:
+    """A command-line number that must be finite and positive (NaN would disable every check)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Download and verify MNIST and/or CIFAR-10 "
                                      "into the course's datasets/ folder.")
     parser.add_argument("datasets", nargs="+", choices=sorted(SOURCES))
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+    parser.add_argument("--timeout", type=seconds_or_rate, default=TIMEOUT,
                         help="seconds to wait to connect and for each chunk, and over which a "
                         "mirror must keep up --min-rate (default %(default)s)")
-    parser.add_argument("--min-rate", type=float, default=MIN_RATE,
+    parser.add_argument("--min-rate", type=seconds_or_rate, default=MIN_RATE,
                         help="bytes per second below which a mirror is given up as too slow "
                         "(default %(default)s)")
     args = parser.parse_args(argv)

@@ -605,3 +605,16 @@ def test_a_new_archive_is_extracted_afresh(datasets, mirror):
     _, y_train, _, _ = load_cifar10(source=source_like(CIFAR10, {name: new}, [
         serve(mirror, "new", {name: new})]), quiet=True)
     np.testing.assert_array_equal(y_train, arrays["y_train"])
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--min-rate"])
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "abc"])
+def test_command_line_refuses_a_timeout_or_rate_that_is_no_positive_number(
+        datasets, mirror, monkeypatch, capsys, option, value):
+    files, _ = mnist_files()
+    monkeypatch.setitem(downloads.SOURCES, "mnist",
+                        source_like(MNIST, files, [serve(mirror, "a", files)]))
+    with pytest.raises(SystemExit) as stopped:
+        downloads.main(["mnist", "--quiet", f"{option}={value}"])
+    assert stopped.value.code == 2 and not mirror.hits
+    assert f"argument {option}: '{value}' is not a positive number" in capsys.readouterr().err
