@@ -425,7 +425,7 @@ def test_a_download_under_nohup_goes_on_after_a_hangup(datasets, trickling):
     try:
         child.send_signal(signal.SIGHUP)
         time.sleep(0.3)
-        assert child.poll() is None, f"SIGHUP, ignored under nohup, stopped it: {child.stderr.read()}"
+        assert child.poll() is None, f"SIGHUP (ignored: nohup) stopped it: {child.stderr.read()}"
     finally:
         child.kill()
         child.communicate()
@@ -444,12 +444,14 @@ def test_only_leftovers_of_gone_writers_are_removed(datasets, mirror, capsys):
     folder = datasets / "cifar10"
     folder.mkdir()
     host, dead, alive = socket.gethostname(), dead_pid(), os.getppid()
-    gone = [f".{name}~{host}~{dead}~0000000a.part", f".extract-cifar-10-batches-py~{host}~{dead}~0000000b",
+    gone = [f".{name}~{host}~{dead}~0000000a.part",
+            f".extract-cifar-10-batches-py~{host}~{dead}~0000000b",
             f".{name}.old12345.part"]  # the last: as earlier versions named it, days old
     kept = [f".{name}~{host}~{alive}~0000000c.part",          # its writer still runs
             f".{name}~elsewhere~{dead}~0000000d.part",        # another host's: cannot tell
             ".extract-new12345",                              # an earlier version's, fresh
-            f".notes.txt~{host}~{dead}~0000000e.part", "mine.part", f".other~{host}~{dead}~0000000f"]
+            f".notes.txt~{host}~{dead}~0000000e.part", "mine.part",  # not a download of ours
+            f".other~{host}~{dead}~0000000f"]
     for entry in gone + kept:
         if "extract" in entry or entry.startswith(".other"):
             (folder / entry).mkdir()
@@ -462,7 +464,8 @@ def test_only_leftovers_of_gone_writers_are_removed(datasets, mirror, capsys):
     remaining = {p.name for p in folder.iterdir()}
     assert remaining == set(kept) | {name, "cifar-10-batches-py"}, sorted(remaining)
     said = capsys.readouterr().err
-    assert all(f"removed {folder / g} (1 MB), left by an interrupted run" in said for g in gone), said
+    assert all(f"removed {folder / g} (1 MB), left by an interrupted run" in said
+               for g in gone), said
 
 
 @pytest.mark.parametrize("how", ["explicit-cap", "four-times-the-archive", "too-many-members"])
@@ -570,7 +573,8 @@ def damaged_files(how: str) -> tuple[Source, dict[str, bytes], str, str]:
     elif how == "cifar-cut-archive":
         archive = archive[:len(archive) // 2]
     elif how == "cifar-cut-pickle":
-        batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]}, protocol=2)
+        batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]},
+                             protocol=2)
         archive = tar_gz([(batches, "dir", None)] + [
             (f"{batches}/{n}", "file", batch[:-30] if n == "data_batch_2" else batch)
             for n in downloads.CIFAR_TRAIN + downloads.CIFAR_TEST])
