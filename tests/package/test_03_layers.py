@@ -674,3 +674,150 @@ def test_mlp_values_and_gradients_match_torch():
     for ours, theirs in zip(model.parameters(), reference.parameters()):
         grad = theirs.grad.numpy()
         np.testing.assert_allclose(ours.grad.data, grad.T if ours.ndim == 2 else grad, atol=1e-6)
+
+
+# ----- state_dict and load_state_dict (given code) -------------------------------------------
+
+class Blocks(Module):
+    """A parameter of its own, a Sequential and a list of layers: PyTorch would hold the list in
+    an nn.ModuleList, whose names are the same ("blocks.0.weight")."""
+
+    def __init__(self, rng=0, dtype=np.float32):
+        super().__init__()
+        self.gain = Tensor(np.ones(2), dtype=dtype, requires_grad=True)
+        self.body = Sequential(Linear(3, 4, rng=rng, dtype=dtype), lambda t: t * 2.0,
+                               Sequential(Linear(4, 2, rng=rng + 1, dtype=dtype)))
+        self.blocks = [Linear(2, 2, rng=rng + 2, dtype=dtype), Linear(2, 2, bias=False, rng=rng + 3, dtype=dtype)]
+
+    def forward(self, x):
+        x = self.body(x) * self.gain
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_state_dict_names_shapes_and_order_are_those_of_named_parameters():
+    model = Blocks()
+    state = model.state_dict()
+    assert isinstance(state, dict)
+    assert list(state) == names(model.named_parameters()) == [
+        "gain", "body.0.weight", "body.0.bias", "body.2.0.weight", "body.2.0.bias",
+        "blocks.0.weight", "blocks.0.bias", "blocks.1.weight"]
+    for name, p in model.named_parameters():
+        assert isinstance(state[name], np.ndarray) and state[name].dtype == p.dtype
+        np.testing.assert_array_equal(state[name], p.data)
+
+
+def test_state_dict_keys_match_torch():
+    torch = needs_torch()
+    nn = torch.nn
+
+    class TorchBlocks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(2))
+            self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2)))
+            self.blocks = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2, bias=False)])
+
+    theirs = TorchBlocks().state_dict()
+    ours = Blocks().state_dict()
+    assert list(ours) == list(theirs)
+    for name, value in theirs.items():  # PyTorch stores a Linear weight transposed
+        assert ours[name].shape == tuple(value.T.shape if value.ndim == 2 else value.shape), name
+
+
+def test_state_dict_holds_copies():
+    model = Sequential(Linear(3, 2, rng=0))
+    state = model.state_dict()
+    before = state["0.weight"].copy()
+    model[0].weight.data += 1.0  # what an optimizer step does
+    np.testing.assert_array_equal(state["0.weight"], before)
+    state["0.bias"][...] = 7.0
+    assert not np.any(model[0].bias.data == 7.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_checkpoint_round_trip_through_np_savez_and_np_load(tmp_path, dtype):
+    model = Blocks(rng=0, dtype=dtype)
+    path = tmp_path / "model.npz"
+    np.savez(path, **model.state_dict())
+    fresh = Blocks(rng=10, dtype=dtype)
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 3)), dtype=dtype)
+    assert not np.allclose(fresh(x).data, model(x).data)
+    with np.load(path, allow_pickle=False) as checkpoint:
+        result = fresh.load_state_dict(checkpoint)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    for (name, mine), (_, theirs) in zip(fresh.named_parameters(), model.named_parameters(), strict=True):
+        assert mine.dtype == dtype and mine.requires_grad and mine.op is None, name
+        np.testing.assert_array_equal(mine.data, theirs.data)
+
+
+def test_load_state_dict_copies_into_the_same_parameter_tensors_in_their_dtype():
+    model = Sequential(Linear(3, 2, rng=0))
+    weight = model[0].weight
+    values = {"0.weight": Tensor(np.full((3, 2), 0.5), dtype=np.float64), "0.bias": np.array([1, 2])}
+    model.load_state_dict(values)
+    assert model[0].weight is weight, "the parameters stay the same Tensors (an optimizer holds them)"
+    assert weight.dtype == np.float32 and model[0].bias.dtype == np.float32
+    np.testing.assert_array_equal(weight.data, np.full((3, 2), 0.5))
+    np.testing.assert_array_equal(model[0].bias.data, [1.0, 2.0])
+    values["0.bias"][0] = 9  # later changes to the source do not reach the model
+    assert model[0].bias.data[0] == 1.0
+
+
+def test_load_state_dict_strict_refuses_missing_and_unexpected_keys_and_changes_nothing():
+    model = Sequential(Linear(3, 2, rng=0), Linear(2, 1, rng=1))
+    before = model.state_dict()
+    state = Sequential(Linear(3, 2, rng=5), Linear(2, 1, rng=6)).state_dict()
+    del state["1.bias"]
+    state["2.weight"] = np.zeros((1, 1))
+    with pytest.raises(RuntimeError, match="Missing key") as error:
+        model.load_state_dict(state)
+    message = str(error.value)
+    assert '"1.bias"' in message and "Unexpected key" in message and '"2.weight"' in message, message
+    assert "Sequential" in message, message
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=f"{name} changed by a failed load")
+
+
+def test_load_state_dict_refuses_other_shapes_even_when_not_strict():
+    model = Sequential(Linear(3, 2, rng=0))
+    state = model.state_dict()
+    state["0.weight"] = np.zeros((2, 3))  # PyTorch's layout
+    for strict in (True, False):
+        with pytest.raises(RuntimeError, match="size mismatch") as error:
+            model.load_state_dict(state, strict=strict)
+        assert "0.weight" in str(error.value) and "(2, 3)" in str(error.value) and "(3, 2)" in str(error.value)
+
+
+def test_load_state_dict_not_strict_returns_what_did_not_match_as_torch_does():
+    torch = needs_torch()
+    ours = Sequential(Linear(3, 2, rng=0), Linear(2, 1, rng=1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    our_state = Sequential(Linear(3, 2, rng=5), Linear(2, 1, rng=6)).state_dict()
+    their_state = dict(theirs.state_dict())
+    for state in (our_state, their_state):
+        del state["1.bias"]
+        state["extra.weight"] = state["0.bias"]
+    result = ours.load_state_dict(our_state, strict=False)
+    expected = theirs.load_state_dict(their_state, strict=False)
+    assert (result.missing_keys, result.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys)
+    assert result == (["1.bias"], ["extra.weight"])
+    np.testing.assert_array_equal(ours[1].weight.data, our_state["1.weight"])
+    assert repr(ours.load_state_dict(ours.state_dict())) == "<All keys matched successfully>"
+
+
+def test_load_state_dict_needs_a_dict_of_arrays():
+    model = Sequential(Linear(3, 2, rng=0))
+    with pytest.raises(TypeError, match="dict-like"):
+        model.load_state_dict([np.zeros((3, 2)), np.zeros(2)])
+    state = model.state_dict()
+    state["0.bias"] = "zeros"
+    with pytest.raises(RuntimeError, match="0.bias"):
+        model.load_state_dict(state)
+
+
+def test_state_dict_of_modules_without_parameters():
+    assert Dropout(0.5).state_dict() == {} and Sequential().state_dict() == {}
+    assert Dropout(0.5).load_state_dict({}) == ([], [])

@@ -6,7 +6,8 @@ __all__ = ['Module', 'manual_seed', 'Linear', 'Sequential', 'Dropout']
 
 # %% modules/03_layers/03_layers.ipynb, cell 3 (03-layers-imports)
 import types
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
+from collections.abc import Mapping
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 
@@ -34,6 +35,20 @@ def _tree_repr(head: str, extra: str, items: List[Tuple[str, Any]]) -> str:
     if not lines:
         return f"{head}({extra})"
     return head + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns, as in PyTorch: the parameter names that the state_dict
+    lacks (missing_keys) and the names in it that the model does not have (unexpected_keys)."""
+
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
 
 
 class Module:
@@ -151,6 +166,61 @@ class Module:
         """Forget the gradients of every parameter: set each one's `grad` to None."""
         for p in self.parameters():
             p.grad = None
+
+    # ----- saving and loading (given) --------------------------------------------------------
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Every parameter's values as {dotted name: numpy array}, in named_parameters() order.
+
+        The arrays are copies, so training on does not change a state_dict taken earlier. The
+        names are those of named_parameters(), as in PyTorch ("0.weight", "hidden.bias"), and
+        the values are plain numbers, so numpy saves and loads a whole model:
+        `np.savez(path, **model.state_dict())`, then
+        `model.load_state_dict(np.load(path, allow_pickle=False))`.
+        """
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> _IncompatibleKeys:
+        """Copy the values of `state_dict` (name -> numpy array or Tensor) into the parameters
+        of the same names, each converted to its parameter's dtype; return the names that did
+        not match as (missing_keys, unexpected_keys).
+
+        With strict=True (the default) the names must be exactly those of named_parameters();
+        with strict=False names that do not match are skipped. A value of another shape is an
+        error either way. Errors are a RuntimeError that lists every problem, as PyTorch's does,
+        raised before anything is copied: a load that fails leaves the model as it was.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like (a dict, or what np.load "
+                            f"returns for an .npz file), got {type(state_dict).__name__}.")
+        parameters = dict(self.named_parameters())
+        missing = [name for name in parameters if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in parameters]
+        errors = []
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
+        values = {}
+        for name, p in parameters.items():
+            if name not in missing:
+                value = state_dict[name]
+                value = value.data if isinstance(value, Tensor) else value
+                if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+                    errors.append(f'While copying the parameter named "{name}": expected a numpy '
+                                  f"array of numbers or a Tensor, got {type(value).__name__}.")
+                elif value.shape != p.shape:
+                    errors.append(f"size mismatch for {name}: copying a param with shape "
+                                  f"{value.shape} from checkpoint, the shape in current model "
+                                  f"is {p.shape}.")
+                else:
+                    values[name] = value
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for name, value in values.items():
+            parameters[name].data[...] = value  # in place, in the parameter's own dtype
+        return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:
