@@ -173,13 +173,12 @@ ALTERNATES = [
         cell="08-dataloader-transforms",
         region=0,
         code='''
-            u = rng.random(len(x))
-            out = x.data.copy()
+            u = rng.random(len(batch))
+            out = batch.copy()
             chosen = u < self.p
             out[chosen] = out[chosen][..., ::-1]
-            return Tensor(out, dtype=x.dtype)
         ''',
-        why="copies the batch and overwrites the chosen samples with a boolean index"),
+        why="copies the batch and overwrites the chosen images with a boolean index"),
     Alternate(
         graded=("08-dataloader-test-transforms",),
         cell="08-dataloader-transforms",
@@ -189,7 +188,7 @@ ALTERNATES = [
             mean, std = self.mean, self.std
             if mean.ndim == 1 or std.ndim == 1:
                 c = mean.size if mean.ndim == 1 else std.size
-                if x.ndim != 4 or x.shape[1] != c:
+                if len(x.shape) < 3 or x.shape[len(x.shape) - 3] != c:
                     raise ValueError(f"per-channel values for {c} channels do not fit a batch of "
                                      f"shape {x.shape}")
                 mean = mean.reshape(c, 1, 1) if mean.ndim == 1 else mean
@@ -214,17 +213,16 @@ ALTERNATES = [
         code='''
             h, w = self.size
             p = self.padding
-            padded = np.pad(x.data, [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)])
+            padded = np.pad(batch, [(0, 0)] * (batch.ndim - 2) + [(p, p), (p, p)])
             H, W = padded.shape[-2], padded.shape[-1]
             if h > H or w > W:
                 raise ValueError(f"cannot cut {h} x {w} windows from padded images of {H} x {W}")
-            n = x.shape[0]
+            n = batch.shape[0]
             top = rng.integers(0, H - h + 1, size=n)
             left = rng.integers(0, W - w + 1, size=n)
-            out = np.empty(x.shape[:-2] + (h, w), dtype=x.dtype)
+            out = np.empty(batch.shape[:-2] + (h, w), dtype=batch.dtype)
             for k in range(n):
                 out[k] = padded[k, ..., top[k]:top[k] + h, left[k]:left[k] + w]
-            return Tensor(out, dtype=x.dtype)
         ''',
         why="a loop over the samples with plain slices instead of sliding_window_view"),
 ]

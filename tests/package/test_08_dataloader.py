@@ -280,9 +280,9 @@ def chw():
     return Tensor(np.random.default_rng(0).random((16, 3, 6, 7)).astype(np.float32))
 
 
-def test_flip_reverses_the_width_per_sample(digits, chw):
-    x = Tensor(digits[0][:100])
-    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(x).data, digits[0][:100, :, ::-1])
+def test_flip_reverses_the_width_per_image_of_a_batch(digits, chw):
+    x = Tensor(digits[0][:100, None])  # (100, 1, 8, 8): a batch of grey images
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(x).data, digits[0][:100, None, :, ::-1])
     np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(chw).data, chw.data[..., ::-1])
     out = RandomHorizontalFlip()(chw, np.random.default_rng(1)).data
     flipped = (out == chw.data[..., ::-1]).all(axis=(2, 3))
@@ -294,11 +294,57 @@ def test_flip_matches_torch_flip(chw):
     torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
     np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(chw).data,
                                   torch.flip(torch.from_numpy(chw.data), dims=[-1]).numpy())
+    image = chw.data[0]  # torchvision's hflip of one image (C, H, W) is torch.flip(img, [-1])
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(Tensor(image)).data,
+                                  torch.flip(torch.from_numpy(image), dims=[-1]).numpy())
+
+
+@pytest.mark.parametrize("shape", [(3, 6, 7), (1, 6, 7), (6, 7)], ids=["colour", "grey C=1", "grey H W"])
+def test_one_image_flips_as_a_whole_with_one_random_number(shape):
+    """As torchvision: one coin for the image, every channel mirrored with it."""
+    image = Tensor(np.random.default_rng(0).random(shape).astype(np.float32))
+    flips = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        out = RandomHorizontalFlip()(image, rng).data
+        expected_flip = np.random.default_rng(seed).random(1)[0] < 0.5
+        expected = image.data[..., ::-1] if expected_flip else image.data
+        np.testing.assert_array_equal(out, expected, err_msg=f"seed {seed}: one image, one number")
+        assert rng.random() == np.random.default_rng(seed).random(2)[1], "one image draws one number"
+        flips += expected_flip
+    assert 5 < flips < 35
+
+
+def test_a_batch_without_a_channel_axis_is_one_image_of_n_channels(digits):
+    """(N, H, W) cannot be told from (C, H, W): it is one image, so its digits flip together."""
+    x = Tensor(digits[0][:16])
+    for seed in range(6):
+        out = RandomHorizontalFlip()(x, np.random.default_rng(seed)).data
+        assert np.array_equal(out, x.data) or np.array_equal(out, x.data[..., ::-1])
+
+
+def test_crop_cuts_one_window_from_one_image():
+    image = np.random.default_rng(0).random((3, 6, 7)).astype(np.float32)
+    rng = np.random.default_rng(3)
+    top, left = rng.integers(0, 5, size=1)[0], rng.integers(0, 5, size=1)[0]
+    out = RandomCrop((4, 5), padding=1)(Tensor(image), np.random.default_rng(3)).data
+    padded = np.pad(image, ((0, 0), (1, 1), (1, 1)))
+    np.testing.assert_array_equal(out, padded[:, top:top + 4, left:left + 5])
+    grey = RandomCrop(5, padding=2)(Tensor(image[0]), np.random.default_rng(1))
+    assert grey.shape == (5, 5)
+
+
+def test_per_channel_normalize_of_one_image():
+    image = np.random.default_rng(0).random((3, 4, 5)).astype(np.float32)
+    mean, std = [0.5, 0.4, 0.3], [0.2, 0.25, 0.5]
+    out = Normalize(mean, std)(Tensor(image)).data
+    np.testing.assert_allclose(out, (image - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1)),
+                               rtol=1e-6)
 
 
 def test_crop_cuts_windows_of_the_padded_images(digits, chw):
-    x = Tensor(digits[0][:200])
-    out = RandomCrop(8, padding=3)(x, np.random.default_rng(0)).data
+    x = Tensor(digits[0][:200, None])
+    out = RandomCrop(8, padding=3)(x, np.random.default_rng(0)).data[:, 0]
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(digits[0][:200], ((0, 0), (3, 3), (3, 3))),
                                                        (8, 8), axis=(1, 2))
     found = (windows == out[:, None, None]).all(axis=(-2, -1))
@@ -311,7 +357,7 @@ def test_crop_cuts_windows_of_the_padded_images(digits, chw):
 
 def test_crop_reaches_every_position_from_first_to_last():
     image = np.arange(1.0, 65.0, dtype=np.float32).reshape(8, 8)  # every pixel different from 0
-    out = RandomCrop(8, padding=1)(Tensor(np.tile(image, (300, 1, 1))), np.random.default_rng(0)).data
+    out = RandomCrop(8, padding=1)(Tensor(np.tile(image, (300, 1, 1, 1))), np.random.default_rng(0)).data[:, 0]
     padded = np.pad(image, 1)
     corners = {(top, left) for top in range(3) for left in range(3)}
     seen = {corner for crop in out for corner in corners
@@ -344,8 +390,9 @@ def test_normalize_keeps_floats_and_makes_other_inputs_float32(dtype, expected):
 def test_transforms_check_their_input(transform):
     with pytest.raises(TypeError):
         transform(np.zeros((2, 8, 8)))
-    with pytest.raises(ValueError):
-        transform(Tensor(np.zeros((8, 8))))
+    for shape in [(8,), (2, 1, 1, 8, 8)]:
+        with pytest.raises(ValueError, match="image"):
+            transform(Tensor(np.zeros(shape)))
 
 
 def test_transforms_never_change_their_input(chw):
@@ -354,7 +401,8 @@ def test_transforms_never_change_their_input(chw):
     np.testing.assert_array_equal(chw.data, before)
 
 
-def test_loader_transform_uses_the_loader_generator(dataset):
+def test_loader_transform_uses_the_loader_generator(digits):
+    dataset = TensorDataset(Tensor(digits[0][:, None]), Tensor(digits[1]))  # (N, 1, 8, 8)
     augment = Compose([RandomCrop(8, padding=1), RandomHorizontalFlip()])
 
     def epoch(seed):
@@ -365,6 +413,9 @@ def test_loader_transform_uses_the_loader_generator(dataset):
     plain = [y.data for _, y in DataLoader(dataset, 128, shuffle=True, seed=0)]
     augmented = [y.data for _, y in DataLoader(dataset, 128, shuffle=True, seed=0, transform=augment)]
     assert all(np.array_equal(a, b) for a, b in zip(plain, augmented))
+    x = next(iter(DataLoader(dataset, 256, transform=RandomHorizontalFlip(), seed=0)))[0].data
+    flipped = (x == digits[0][:256, None, :, ::-1]).all(axis=(1, 2, 3))
+    assert 50 < flipped.sum() < 206, "a batch (N, 1, H, W) from the loader: each digit flips on its own"
 
 
 # ----- the ASCII renderer ----------------------------------------------------------------------

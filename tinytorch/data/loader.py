@@ -411,12 +411,25 @@ def render_ascii(images: Any, titles: Optional[Sequence[Any]] = None, shades: st
 
 # %% modules/08_dataloader/08_dataloader.ipynb, cell 32 (08-dataloader-transforms)
 def _check_images(x: Any, name: str) -> None:
-    """Raise a clear error unless `x` is a Tensor batch of images, (N, H, W) or (N, C, H, W)."""
+    """Raise a clear error unless `x` is a Tensor of images: one image (H, W) or (C, H, W), or a
+    batch (N, C, H, W)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} transforms a Tensor, not a {type(x).__name__}: wrap it as Tensor(x)")
-    if x.ndim not in (3, 4):
-        raise ValueError(f"{name} expects a batch of images of shape (N, H, W) or (N, C, H, W), "
-                         f"not {x.shape}; for a single image add a batch axis: x.reshape(1, *x.shape)")
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"{name} expects one image of shape (H, W) or (C, H, W), or a batch of "
+                         f"images (N, C, H, W), not {x.shape}")
+
+
+def _as_batch(x: Tensor) -> Tuple[np.ndarray, bool]:
+    """(batch, single): x's array as a batch, and whether x is one image.
+
+    The number of axes tells: (N, C, H, W) is a batch of N images and comes back as it is;
+    (C, H, W) and (H, W) are one image (as in torchvision) and come back as a batch of one,
+    x.data[None]. A batch of grey images needs its channel axis, (N, 1, H, W): as (N, H, W) it
+    is one image of N channels.
+    """
+    single = x.ndim < 4
+    return (x.data[None] if single else x.data), single
 
 
 def _generator(rng: Optional[np.random.Generator]) -> np.random.Generator:
@@ -450,7 +463,8 @@ def _finite_values(values: Any, what: str) -> np.ndarray:
 
 
 class RandomHorizontalFlip:
-    """Mirror each image of a batch left to right with probability p, independently."""
+    """Mirror images left to right with probability p: each image of a batch (N, C, H, W) on its
+    own, one image (C, H, W) or (H, W) as a whole, all its channels together (as torchvision)."""
 
     def __init__(self, p: float = 0.5) -> None:
         if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
@@ -461,16 +475,20 @@ class RandomHorizontalFlip:
         self.p = float(p)
 
     def __call__(self, x: Tensor, rng: Optional[np.random.Generator] = None) -> Tensor:
-        """A new batch in which each sample is flipped (last axis reversed) when rng.random() < p.
+        """New images of x's shape and dtype: each image flipped (last axis reversed) when its
+        number rng.random() < p.
 
-        The input check and the generator are given. Draw exactly one number per sample,
-        `rng.random(len(x))`, and return a Tensor of x's dtype.
+        The input check, the generator and `batch` (x as a batch, see `_as_batch`) are given.
+        Draw exactly one number per image of the batch, `rng.random(len(batch))` (one number for
+        a single image), and set `out` to the flipped batch; the last line is given.
         """
         _check_images(x, "RandomHorizontalFlip")
         rng = _generator(rng)
-        flip = rng.random(len(x)) < self.p
-        mask = flip.reshape((-1,) + (1,) * (x.ndim - 1))  # one choice per sample, all its pixels
-        return Tensor(np.where(mask, x.data[..., ::-1], x.data), dtype=x.dtype)
+        batch, single = _as_batch(x)
+        flip = rng.random(len(batch)) < self.p
+        mask = flip.reshape((-1,) + (1,) * (batch.ndim - 1))  # one choice per image, all its pixels
+        out = np.where(mask, batch[..., ::-1], batch)
+        return Tensor(out[0] if single else out, dtype=x.dtype)
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
@@ -492,16 +510,16 @@ class Normalize:
     def __call__(self, x: Tensor, rng: Optional[np.random.Generator] = None) -> Tensor:
         """(x - mean) / std as a Tensor (float inputs keep their dtype; others become float32).
 
-        Per-channel values (1-D mean or std of length C) need a batch of shape (N, C, H, W)
-        with that C: raise a ValueError naming both otherwise. `rng` is not used.
+        Per-channel values (1-D mean or std of length C) need images (C, H, W) or a batch
+        (N, C, H, W) with that C: raise a ValueError naming both otherwise. `rng` is not used.
         """
         _check_images(x, "Normalize")
         mean, std = self.mean, self.std
         channels = max(mean.size if mean.ndim else 0, std.size if std.ndim else 0)
         if channels:
-            if x.ndim != 4 or x.shape[1] != channels:
-                raise ValueError(f"Normalize has {channels} per-channel values, so it needs a batch "
-                                 f"of shape (N, {channels}, H, W), not {x.shape}")
+            if x.ndim < 3 or x.shape[-3] != channels:
+                raise ValueError(f"Normalize has {channels} per-channel values, so it needs images "
+                                 f"of shape ({channels}, H, W) or (N, {channels}, H, W), not {x.shape}")
             mean = mean.reshape(-1, 1, 1) if mean.ndim else mean
             std = std.reshape(-1, 1, 1) if std.ndim else std
         dtype = x.dtype if x.dtype.kind == "f" else np.float32
@@ -537,7 +555,8 @@ class Compose:
 
 # %% modules/08_dataloader/08_dataloader.ipynb, cell 35 (08-dataloader-random-crop)
 class RandomCrop:
-    """Pad each image with zeros, then cut a window of `size` at a random position per sample."""
+    """Pad each image with zeros, then cut a window of `size` at a random position: one per
+    image of a batch (N, C, H, W), one for the whole of a single image (C, H, W) or (H, W)."""
 
     def __init__(self, size: Union[int, Tuple[int, int]], padding: int = 0) -> None:
         square = isinstance(size, (int, np.integer))
@@ -553,26 +572,29 @@ class RandomCrop:
         self.padding = _whole_number(padding, "RandomCrop's padding", 0)
 
     def __call__(self, x: Tensor, rng: Optional[np.random.Generator] = None) -> Tensor:
-        """A new batch of shape (N, h, w) or (N, C, h, w): one random window per sample.
+        """New images of shape (..., h, w): one random window per image of the batch `batch`
+        (given, see `_as_batch`), left in `out`; the last line is given.
 
         Raise a ValueError naming both sizes if the window is larger than the padded image.
         """
         _check_images(x, "RandomCrop")
         rng = _generator(rng)
+        batch, single = _as_batch(x)
         h, w = self.size
         p = self.padding
-        padded = np.pad(x.data, [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)]) if p else x.data
+        padded = np.pad(batch, [(0, 0)] * (batch.ndim - 2) + [(p, p), (p, p)]) if p else batch
         height, width = padded.shape[-2:]
         if h > height or w > width:
             raise ValueError(f"RandomCrop window {self.size} is larger than the padded images "
                              f"{(height, width)} (images {x.shape[-2:]}, padding {p})")
-        n = len(x)
+        n = len(batch)
         top = rng.integers(0, height - h + 1, size=n)
         left = rng.integers(0, width - w + 1, size=n)
         windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(-2, -1))
-        # (samples, channels if any, corner row, corner column): one corner per sample.
-        index = (np.arange(n),) + (slice(None),) * (x.ndim - 3) + (top, left)
-        return Tensor(windows[index], dtype=x.dtype)
+        # (images, channels if any, corner row, corner column): one corner per image.
+        index = (np.arange(n),) + (slice(None),) * (batch.ndim - 3) + (top, left)
+        out = windows[index]
+        return Tensor(out[0] if single else out, dtype=x.dtype)
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
