@@ -169,9 +169,9 @@ ALTERNATES = [
         cell="03-layers-dropout",
         region=0,
         code='''
-            if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0.0 <= p < 1.0:
+            if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0.0 <= p <= 1.0:
                 raise ValueError(f"Dropout(p={p!r}): p is the probability of zeroing each element, "
-                                 "a number with 0 <= p < 1")
+                                 "a number with 0 <= p <= 1")
             self.p = float(p)
             self.rng = _generator(rng) if rng is not None else None
         ''',
@@ -184,9 +184,13 @@ ALTERNATES = [
             x = x if isinstance(x, Tensor) else Tensor(x)
             if self.p == 0 or not self.training:
                 return x
+            dtype = x.dtype if x.dtype.kind == "f" else np.float32
+            if self.p == 1:
+                return x * np.zeros(x.shape, dtype=dtype)  # every element dropped
             rng = _generator(self.rng)  # None: the default generator as it is now; else the layer's own
             mask = (rng.random(x.shape) >= self.p) * (1.0 / (1.0 - self.p))
-            return x * mask.astype(x.dtype if x.dtype.kind == "f" else np.float32)
+            return x * mask.astype(dtype)
         ''',
-        why="float64 draws, the mask from a bool array times the scale, _generator(self.rng)"),
+        why="float64 draws, the mask from a bool array times the scale, _generator(self.rng), "
+            "p = 1 as an early return"),
 ]

@@ -540,10 +540,42 @@ def test_dropout_with_rng_none_follows_manual_seed_at_call_time():
         "manual_seed(8) and manual_seed(9) should give different masks: rng=None means the default generator, not a fixed seed")
 
 
-@pytest.mark.parametrize("p", [1.0, 1.5, -0.1, float("nan"), "0.5", None, True])
+@pytest.mark.parametrize("p", [1.5, 1.0000001, -0.1, float("nan"), "0.5", None, True])
 def test_dropout_probability_must_be_in_zero_one(p):
     message = error_message(ValueError, f"Dropout(p={p!r})", lambda: Dropout(p))
     assert str(p) in message or repr(p) in message, f"the ValueError should show the bad value {p!r}; its message was: {message!r}"
+
+
+@pytest.mark.parametrize("p", [1.0, 1, np.float64(1.0)])
+def test_dropout_one_zeroes_everything_in_training_and_is_the_identity_in_eval(p):
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)))
+    drop = Dropout(p, rng=0)
+    y = drop(x)
+    assert y.dtype == np.float32 and y.shape == (4, 5)
+    np.testing.assert_array_equal(y.data, np.zeros((4, 5)))
+    assert drop.eval()(x) is x
+
+
+def test_dropout_extremes_match_torch():
+    torch = needs_torch()
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    for p in (0.0, 1.0):
+        expected = torch.nn.Dropout(p)(torch.from_numpy(x)).numpy()
+        np.testing.assert_array_equal(Dropout(p, rng=0)(Tensor(x)).data, expected)
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError):
+            torch.nn.Dropout(p)
+        with pytest.raises(ValueError):
+            Dropout(p)
+
+
+def test_dropout_one_passes_zero_gradients():
+    needs_autograd()
+    x = Tensor(np.ones((2, 3)), dtype=np.float64, requires_grad=True)
+    out = Dropout(1.0, rng=0)(x)
+    assert out.op == "multiply"
+    out.backward(np.ones((2, 3)))
+    np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
 
 
 def test_dropout_has_no_parameters_and_a_repr():

@@ -381,19 +381,19 @@ class Dropout(Module):
     (after .eval()) the input comes back unchanged."""
 
     def __init__(self, p: float = 0.5, rng: _RngLike = None) -> None:
-        """Check 0 <= p < 1 (ValueError otherwise) and store self.p (a float) and self.rng:
+        """Check 0 <= p <= 1 (ValueError otherwise) and store self.p (a float) and self.rng:
         None for rng=None, else _generator(rng)."""
         super().__init__()
         is_number = isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
-        if not is_number or not 0 <= p < 1:
-            raise ValueError(f"Dropout: p is the probability of zeroing an element and must be a "
-                             f"number in [0, 1), got {p!r}")
+        if not is_number or not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is the probability of zeroing an element; the dropout "
+                             f"probability has to be a number between 0 and 1, but got {p!r}")
         self.p = float(p)
         self.rng = None if rng is None else _generator(rng)
 
     def forward(self, x: Any) -> Tensor:
         """Training: x * mask, mask = 1/(1-p) where generator.random(x.shape) >= p, else 0, in
-        x's dtype. Evaluation (or p == 0): x itself."""
+        x's dtype (all zeros for p == 1). Evaluation (or p == 0): x itself."""
         if not isinstance(x, Tensor):
             x = Tensor(x)
         if not self.training or self.p == 0.0:
@@ -401,7 +401,8 @@ class Dropout(Module):
         generator = self.rng if self.rng is not None else _generator(None)
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
         keep = generator.random(x.shape, dtype=np.float32) >= self.p  # float32 draws: half the work
-        mask = np.where(keep, 1.0 / (1.0 - self.p), 0.0).astype(dtype)
+        scale = 1.0 / (1.0 - self.p) if self.p < 1 else 0.0  # p = 1 keeps nothing
+        mask = np.where(keep, scale, 0.0).astype(dtype)
         return x * mask
 
     def extra_repr(self) -> str:
