@@ -5,7 +5,7 @@ from alternates import Alternate
 CLASS = "01-tensor-tensor-class"
 # The solution regions of the Tensor class cell, in order.
 (ELEMENTWISE, INIT, ITEM, REPR, SUB, RSUB, MUL, RMUL, TRUEDIV, RTRUEDIV, NEG, MATMUL, RESHAPE,
- TRANSPOSE, GETITEM, SUM, MEAN, MAX, NE, LT, LE, GT, GE) = range(23)
+ PERMUTE, GETITEM, SUM, MEAN, MAX, NE, LT, LE, GT, GE) = range(23)
 
 ALTERNATES = [
     Alternate(
@@ -137,14 +137,16 @@ ALTERNATES = [
     Alternate(
         graded=("01-tensor-test-shape-ops",),
         cell=CLASS,
-        region=TRANSPOSE,
+        region=PERMUTE,
         code='''
-            if not axes:
-                return wrap_result(self.data.T, "transpose", self, axes=None)
-            order = tuple(axes[0]) if len(axes) == 1 and not isinstance(axes[0], int) else tuple(axes)
-            return wrap_result(self.data.transpose(order), "transpose", self, axes=order)
+            n = self.ndim
+            if len(dims) == n:
+                order = tuple(map(lambda d: _dim(d, n), dims))
+                if sorted(order) == list(range(n)):
+                    return wrap_result(self.data.transpose(order), "transpose", self, axes=order)
+            raise ValueError(f"{dims} is not a permutation of the {n} dimensions of shape {self.shape}")
         ''',
-        why="the plain reversal as its own early return with .T"),
+        why="one error at the end for both a wrong count and a repeat, found by sorting"),
     Alternate(
         graded=("01-tensor-test-shape-ops",),
         cell=CLASS,

@@ -413,21 +413,166 @@ def test_reshape_error_names_both_shapes():
         f"the ValueError should name the shape (6,) and the requested (4, 2); its message was: {message!r}")
 
 
-def test_transpose():
-    x = np.arange(24).reshape(2, 3, 4)
-    t = Tensor(x)
-    check_values("x.transpose() for x of shape (2, 3, 4)", t.transpose(), x.transpose(), rtol=0)
-    check_values("x.T", t.T, x.T, rtol=0)
-    check_values("x.transpose(1, 0, 2)", t.transpose(1, 0, 2), x.transpose(1, 0, 2), rtol=0)
-    check_values("x.transpose((2, 0, 1))", t.transpose((2, 0, 1)), x.transpose(2, 0, 1), rtol=0)
+P = np.arange(24).reshape(2, 3, 4)
+
+
+@pytest.mark.parametrize("args, order", [
+    ((2, 0, 1), (2, 0, 1)),
+    (((1, 0, 2),), (1, 0, 2)),  # one tuple
+    (([2, 1, 0],), (2, 1, 0)),  # one list
+    ((-1, 0, 1), (2, 0, 1)),  # negative dims count from the end
+    ((0, -2, -1), (0, 1, 2)),
+    ((np.int64(1), 2, 0), (1, 2, 0)),  # numpy integers are dims too
+])
+def test_permute_reorders_the_dimensions(args, order):
+    got = Tensor(P).permute(*args)
+    check_values(f"x.permute{args} for x of shape (2, 3, 4)", got, P.transpose(order), rtol=0)
+    assert got.dtype == np.int64
+
+
+def test_permute_of_a_0d_tensor_is_the_empty_permutation():
+    check_values("Tensor(5.0).permute(())", Tensor(5.0).permute(()), np.float32(5.0), rtol=0)
+
+
+@pytest.mark.parametrize("args", [(1, 0), (0, 1, 2, 0), (0, 2, 0), (1, 1, 1), (-1, 2, 0)])
+def test_permute_needs_each_dimension_once(args):
+    message = error_message(ValueError, f"x.permute{args}", lambda: Tensor(P).permute(*args))
+    assert "permutation" in message and "(2, 3, 4)" in message, (
+        f"x.permute{args} for x of shape (2, 3, 4): the ValueError should contain 'permutation' "
+        f"and name the shape; its message was: {message!r}")
+
+
+@pytest.mark.parametrize("args", [(0, 1, 3), (-4, 0, 1)])
+def test_permute_of_a_dimension_out_of_range_is_an_index_error(args):
+    message = error_message(IndexError, f"x.permute{args}", lambda: Tensor(P).permute(*args))
+    assert "out of range" in message, message
+
+
+@pytest.mark.parametrize("args", [(), (0.0, 1.0, 2.0), (True, 0, 1)])
+def test_permute_takes_whole_numbers(args):
+    error_message(TypeError, f"x.permute{args}", lambda: Tensor(P).permute(*args))
+
+
+@pytest.mark.parametrize("dim0, dim1, order", [
+    (0, 1, (1, 0, 2)), (1, 2, (0, 2, 1)), (-1, 0, (2, 1, 0)), (2, 2, (0, 1, 2)), (-3, -2, (1, 0, 2)),
+])
+def test_transpose_swaps_two_dimensions(dim0, dim1, order):
+    got = Tensor(P).transpose(dim0, dim1)
+    check_values(f"x.transpose({dim0}, {dim1}) for x of shape (2, 3, 4)", got, P.transpose(order), rtol=0)
+    assert np.shares_memory(got.data, P), "transpose should give a view"
+
+
+def test_transpose_of_a_matrix_and_of_a_0d_tensor():
+    m = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    check_values("m.transpose(0, 1)", Tensor(m).transpose(0, 1), m.T, rtol=0)
+    check_values("m.transpose(1, 0)", Tensor(m).transpose(1, 0), m.T, rtol=0)
+    for dims in [(0, 0), (-1, 0)]:  # a 0-d tensor takes 0 and -1, as in PyTorch
+        check_values(f"Tensor(3.0).transpose{dims}", Tensor(3.0).transpose(*dims), np.float32(3.0), rtol=0)
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda t: t.transpose(0), TypeError),  # two dims, as in PyTorch
+    (lambda t: t.transpose(), TypeError),
+    (lambda t: t.transpose(0, 1, 2), TypeError),
+    (lambda t: t.transpose((0, 1)), TypeError),
+    (lambda t: t.transpose(0.0, 1), TypeError),
+    (lambda t: t.transpose(0, 3), IndexError),
+    (lambda t: t.transpose(-4, 0), IndexError),
+    (lambda t: Tensor(3.0).transpose(0, 1), IndexError),
+])
+def test_transpose_errors_are_pytorchs(call, error):
+    error_message(error, "a bad transpose", lambda: call(Tensor(P)))
+
+
+def test_T_reverses_the_dimensions_and_mT_swaps_the_last_two():
+    check_values("x.T", Tensor(P).T, P.transpose(2, 1, 0), rtol=0)
     check_values("Tensor([1.0, 2.0]).T", Tensor([1.0, 2.0]).T, [1.0, 2.0], rtol=0)
+    check_values("x.mT", Tensor(P).mT, P.transpose(0, 2, 1), rtol=0)
+    check_values("m.mT", Tensor(P[0]).mT, P[0].T, rtol=0)
+    for shape in [(3,), ()]:
+        message = error_message(ValueError, f"mT of shape {shape}", lambda: Tensor(np.ones(shape)).mT)
+        assert str(shape) in message, message
 
 
-def test_reshape_and_transpose_are_views():
+def test_reshape_permute_and_transpose_are_views():
     t = Tensor(np.arange(6.0).reshape(2, 3))
     assert np.shares_memory(t.T.data, t.data)
+    assert np.shares_memory(t.permute(1, 0).data, t.data)
+    assert np.shares_memory(t.transpose(0, 1).data, t.data)
     assert np.shares_memory(t.reshape(3, 2).data, t.data)
     assert t.reshape(3, 2).T.dtype == np.float32
+
+
+# ----- the given shape methods: view, unsqueeze, squeeze, flatten -----------------------------
+
+@pytest.mark.parametrize("args, shape", [((4, 6), (4, 6)), (((4, 6),), (4, 6)), (([24],), (24,)), ((-1,), (24,)),
+                                         ((2, -1, 3), (2, 4, 3))])
+def test_view_shares_memory(args, shape):
+    t = Tensor(P)
+    got = t.view(*args)
+    check_values(f"x.view{args}", got, P.reshape(shape), rtol=0)
+    assert np.shares_memory(got.data, t.data), f"x.view{args} should share x's memory"
+
+
+def test_view_of_a_transpose_or_a_strided_slice_is_refused():
+    t = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    for what, source, shape in [("x.transpose(0, 1).view(-1)", t.transpose(0, 1), (-1,)),
+                                ("x.transpose(0, 1).view(3, 8)", t.transpose(0, 1), (3, 8)),
+                                ("x[:, ::2].view(-1)", t[:, ::2], (-1,))]:
+        message = error_message(ValueError, what, lambda: source.view(*shape))
+        assert "reshape" in message, f"{what}: the ValueError should say to use reshape; it was {message!r}"
+    # Where the numbers are in order after all, a view works (as in PyTorch).
+    check_values("x.transpose(0, 1).view(3, 2, 2, 2)", t.transpose(0, 1).view(3, 2, 2, 2),
+                 np.arange(24.0).reshape(2, 3, 4).transpose(1, 0, 2).reshape(3, 2, 2, 2), rtol=0)
+    check_values("x[:, :, ::2].view(2, 6)", t[:, :, ::2].view(2, 6), np.arange(24.0).reshape(2, 3, 4)[:, :, ::2].reshape(2, 6), rtol=0)
+    check_values("an empty view", Tensor(np.zeros((2, 0, 3))).view(-1), np.zeros(0), rtol=0)
+    error_message(ValueError, "x.view(5, 5)", lambda: t.view(5, 5))
+
+
+@pytest.mark.parametrize("shape, dim, expected", [
+    ((2, 3), 0, (1, 2, 3)), ((2, 3), 1, (2, 1, 3)), ((2, 3), 2, (2, 3, 1)), ((2, 3), -1, (2, 3, 1)),
+    ((2, 3), -3, (1, 2, 3)), ((), 0, (1,)), ((), -1, (1,)),
+])
+def test_unsqueeze(shape, dim, expected):
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    check_values(f"Tensor of shape {shape} .unsqueeze({dim})", Tensor(x).unsqueeze(dim), x.reshape(expected), rtol=0)
+
+
+@pytest.mark.parametrize("shape, dim", [((2, 3), 3), ((2, 3), -4), ((), 1)])
+def test_unsqueeze_out_of_range(shape, dim):
+    error_message(IndexError, f"unsqueeze({dim}) of shape {shape}", lambda: Tensor(np.ones(shape)).unsqueeze(dim))
+
+
+@pytest.mark.parametrize("dim, expected", [
+    (None, (3, 2)), (0, (3, 1, 2)), (1, (1, 3, 1, 2)), (-2, (1, 3, 2)), ((0, 2), (3, 2)), ([0, 1, 2], (3, 2)),
+    ((), (1, 3, 1, 2)),
+])
+def test_squeeze_removes_only_dimensions_of_length_1(dim, expected):
+    x = np.arange(6.0).reshape(1, 3, 1, 2)
+    check_values(f"x.squeeze({dim}) for x of shape (1, 3, 1, 2)", Tensor(x).squeeze(dim), x.reshape(expected), rtol=0)
+
+
+def test_squeeze_errors_and_0d():
+    x = Tensor(np.ones((1, 3, 1, 2)))
+    error_message(IndexError, "x.squeeze(4)", lambda: x.squeeze(4))
+    error_message(ValueError, "x.squeeze((0, 0))", lambda: x.squeeze((0, 0)))
+    for dim in (None, 0, -1):
+        check_values(f"Tensor(2.0).squeeze({dim})", Tensor(2.0).squeeze(dim), np.float32(2.0), rtol=0)
+
+
+@pytest.mark.parametrize("args, expected", [
+    ((), (24,)), ((1,), (2, 12)), ((0, 1), (6, 4)), ((-2, -1), (2, 12)), ((1, 1), (2, 3, 4)), ((0, -1), (24,)),
+])
+def test_flatten(args, expected):
+    check_values(f"x.flatten{args}", Tensor(P).flatten(*args), P.reshape(expected), rtol=0)
+
+
+def test_flatten_of_0d_and_empty_tensors_and_errors():
+    check_values("Tensor(2.0).flatten()", Tensor(2.0).flatten(), [2.0], rtol=0)
+    check_values("Tensor(2.0).flatten(0, -1)", Tensor(2.0).flatten(0, -1), [2.0], rtol=0)
+    check_values("an empty (0, 2, 3) .flatten(1)", Tensor(np.zeros((0, 2, 3))).flatten(1), np.zeros((0, 6)), rtol=0)
+    error_message(ValueError, "x.flatten(2, 1)", lambda: Tensor(P).flatten(2, 1))
+    error_message(IndexError, "x.flatten(0, 3)", lambda: Tensor(P).flatten(0, 3))
 
 
 X = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
@@ -462,15 +607,64 @@ def test_iterating_gives_rows():
 
 # ----- reductions ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
-@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (0, 1, 2)])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (0, 1, 2), [0, 2], [-1]])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_reductions_match_numpy(name, axis, keepdims):
     x = X - 10
     what = f"x.{name}(axis={axis}, keepdims={keepdims}) for x of shape (2, 3, 4)"
     got = getattr(Tensor(x), name)(axis=axis, keepdims=keepdims)
-    check_values(what, got, getattr(np, name)(x, axis=axis, keepdims=keepdims))
+    np_axis = tuple(axis) if isinstance(axis, list) else axis
+    check_values(what, got, getattr(np, name)(x, axis=np_axis, keepdims=keepdims))
     assert got.dtype == np.float32, f"{what}: expected float32, got {got.dtype}"
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min"])
+def test_reductions_take_pytorchs_dim_and_keepdim(name):
+    x = X - 10
+    reduce = getattr(Tensor(x), name)
+    check_values(f"x.{name}(dim=1)", reduce(dim=1), getattr(np, name)(x, axis=1))
+    check_values(f"x.{name}(dim=[0, 2], keepdim=True)", reduce(dim=[0, 2], keepdim=True),
+                 getattr(np, name)(x, axis=(0, 2), keepdims=True))
+    check_values(f"x.{name}(1, True)", reduce(1, True), getattr(np, name)(x, axis=1, keepdims=True))
+    # An empty list of dims reduces them all, as in PyTorch (numpy would reduce none).
+    check_values(f"x.{name}(axis=())", reduce(axis=()), getattr(np, name)(x))
+    error_message(TypeError, f"x.{name}(axis=0, dim=0)", lambda: reduce(axis=0, dim=0))
+
+
+def test_min_keeps_integers():
+    got = Tensor([[3, 1], [0, 5]]).min(axis=0)
+    check_values("Tensor([[3, 1], [0, 5]]).min(axis=0)", got, [0, 1], rtol=0)
+    assert got.dtype == np.int64
+
+
+@pytest.mark.parametrize("data, kwargs, expected", [
+    ([[3, 1, 2], [0, 5, 5]], {}, 4),  # an index into the flattened tensor
+    ([[3, 1, 2], [0, 5, 5]], {"axis": 1}, [0, 1]),  # the first of a tie wins
+    ([[3, 1, 2], [0, 5, 5]], {"axis": 0}, [0, 1, 1]),
+    ([[3, 1, 2], [0, 5, 5]], {"axis": -1, "keepdims": True}, [[0], [1]]),
+    ([[3, 1, 2], [0, 5, 5]], {"dim": 1, "keepdim": True}, [[0], [1]]),
+    ([[3, 1, 2], [0, 5, 5]], {"keepdims": True}, [[4]]),
+    ([1.0, np.nan, 3.0], {}, 1),  # nan is the largest, as in PyTorch
+    (7.0, {}, 0),
+    (7.0, {"axis": 0}, 0),
+    (7.0, {"axis": -1}, 0),
+])
+def test_argmax(data, kwargs, expected):
+    t = Tensor(data, requires_grad=True) if np.asarray(data).dtype.kind == "f" else Tensor(data)
+    got = t.argmax(**kwargs)
+    check_values(f"Tensor({data}).argmax({kwargs})", got, expected, rtol=0)
+    assert got.dtype == np.int64, f"argmax should give int64, got {got.dtype}"
+    assert not got.requires_grad and got.op is None, "an index has no gradient: argmax records nothing"
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda t: t.argmax(axis=(0, 1)), TypeError),
+    (lambda t: t.argmax(axis=2), IndexError),
+    (lambda t: Tensor(7.0).argmax(axis=1), IndexError),
+])
+def test_argmax_errors(call, error):
+    error_message(error, "a bad argmax", lambda: call(Tensor([[3, 1, 2], [0, 5, 5]])))
 
 
 @pytest.mark.parametrize(
@@ -539,8 +733,26 @@ G = np.arange(24.0).reshape(2, 3, 4) + 1  # no zeros: 2 / g stays finite
     ("2 / g", lambda g: 2 / g, "divide", lambda g: (2, g), {}),
     ("-g", lambda g: -g, "negative", lambda g: (g,), {}),
     ("g.reshape(6, 4)", lambda g: g.reshape(6, 4), "reshape", lambda g: (g,), {}),
-    ("g.transpose()", lambda g: g.transpose(), "transpose", lambda g: (g,), {"axes": None}),
     ("g.T", lambda g: g.T, "transpose", lambda g: (g,), {"axes": None}),
+    ("g.permute(1, 0, 2)", lambda g: g.permute(1, 0, 2), "transpose", lambda g: (g,), {"axes": (1, 0, 2)}),
+    ("g.permute(-1, 0, -2)", lambda g: g.permute(-1, 0, -2), "transpose", lambda g: (g,), {"axes": (2, 0, 1)}),
+    ("g.transpose(0, 2)", lambda g: g.transpose(0, 2), "transpose", lambda g: (g,), {"axes": (2, 1, 0)}),
+    ("g.transpose(-1, 1)", lambda g: g.transpose(-1, 1), "transpose", lambda g: (g,), {"axes": (0, 2, 1)}),
+    ("g.mT", lambda g: g.mT, "transpose", lambda g: (g,), {"axes": (0, 2, 1)}),
+    ("g.view(4, 6)", lambda g: g.view(4, 6), "reshape", lambda g: (g,), {}),
+    ("g.unsqueeze(1)", lambda g: g.unsqueeze(1), "reshape", lambda g: (g,), {}),
+    ("g.flatten(1)", lambda g: g.flatten(1), "reshape", lambda g: (g,), {}),
+    ("g ** 2", lambda g: g ** 2, "power", lambda g: (g, 2), {}),
+    ("2 ** g", lambda g: 2 ** g, "power", lambda g: (2, g), {}),
+    ("g.pow(0.5)", lambda g: g.pow(0.5), "power", lambda g: (g, 0.5), {}),
+    ("g.abs()", lambda g: g.abs(), "abs", lambda g: (g,), {}),
+    ("g.exp()", lambda g: g.exp(), "exp", lambda g: (g,), {}),
+    ("g.log()", lambda g: g.log(), "log", lambda g: (g,), {}),
+    ("g.sqrt()", lambda g: g.sqrt(), "sqrt", lambda g: (g,), {}),
+    ("g.clone()", lambda g: g.clone(), "clone", lambda g: (g,), {}),
+    ("g.min(axis=[0, 2])", lambda g: g.min(axis=[0, 2]), "min", lambda g: (g,), {"axis": (0, 2), "keepdims": False}),
+    ("g.sum(dim=-1, keepdim=True)", lambda g: g.sum(dim=-1, keepdim=True), "sum", lambda g: (g,),
+     {"axis": -1, "keepdims": True}),
     ("g[1]", lambda g: g[1], "getitem", lambda g: (g,), {"index": 1}),
     ("g[1, :, 2]", lambda g: g[1, :, 2], "getitem", lambda g: (g,), {"index": (1, slice(None), 2)}),
     ("g.sum()", lambda g: g.sum(), "sum", lambda g: (g,), {"axis": None, "keepdims": False}),
@@ -553,12 +765,15 @@ def test_each_method_records_what_module_05_reads(what, compute, op, inputs, sav
     check_record(what, compute(g), op, inputs(g), saved)
 
 
-def test_transpose_saves_its_axes_and_getitem_saves_arrays_for_tensor_indices():
+def test_permute_saves_its_axes_and_getitem_saves_arrays_for_tensor_indices():
     g = Tensor(G, requires_grad=True)
-    for what, out, axes in [("g.transpose(1, 0, 2)", g.transpose(1, 0, 2), (1, 0, 2)),
-                            ("g.transpose((2, 0, 1))", g.transpose((2, 0, 1)), (2, 0, 1))]:
+    for what, out, axes in [("g.permute(1, 0, 2)", g.permute(1, 0, 2), (1, 0, 2)),
+                            ("g.permute((2, 0, 1))", g.permute((2, 0, 1)), (2, 0, 1)),
+                            ("g.permute([2, 0, 1])", g.permute([2, 0, 1]), (2, 0, 1))]:
         got = out.saved.get("axes")
         assert isinstance(got, (tuple, list)) and tuple(got) == axes, f"{what}: expected saved['axes'] = {axes}, got {got!r}"
+    squeezed = Tensor(np.ones((1, 3)), requires_grad=True)
+    check_record("x.squeeze() for x of shape (1, 3)", squeezed.squeeze(), "reshape", (squeezed,))
     got = g[Tensor([1, 0])].saved.get("index")
     assert not isinstance(got, Tensor) and np.array_equal(got, [1, 0]), (
         f"g[Tensor([1, 0])]: expected saved['index'] to be the array [1, 0], got {got!r}")
@@ -574,3 +789,111 @@ def test_leaves_comparisons_and_constants_record_nothing():
     constant = Tensor([1.0, 2.0]) * 3
     assert not constant.requires_grad and constant.op is None
     assert not x.detach().requires_grad and x.detach().data is x.data
+
+
+# ----- the given element-wise methods: powers, abs, exp, log, sqrt, clone ------------------
+
+@pytest.mark.parametrize("compute, expected, dtype", [
+    (lambda: Tensor([1.0, 2.0, 3.0]) ** 2, [1.0, 4.0, 9.0], np.float32),
+    (lambda: Tensor([1, 2, 3]) ** 2, [1, 4, 9], np.int64),
+    (lambda: Tensor([1, 4, 9]) ** 0.5, [1.0, 2.0, 3.0], np.float32),
+    (lambda: Tensor([2.0, 4.0]) ** -1, [0.5, 0.25], np.float32),
+    (lambda: Tensor([2, 4]) ** -1.0, [0.5, 0.25], np.float32),
+    (lambda: Tensor([2, 3]) ** Tensor([3, 2]), [8, 9], np.int64),
+    (lambda: Tensor([2.0], dtype=np.float64) ** 3, [8.0], np.float64),
+    (lambda: 2 ** Tensor([1, 2, 3]), [2, 4, 8], np.int64),
+    (lambda: 2 ** Tensor([-1.0, 1.0]), [0.5, 2.0], np.float32),
+    (lambda: 2.0 ** Tensor([1, 2]), [2.0, 4.0], np.float32),
+    (lambda: Tensor([1.0, 2.0]).pow(3), [1.0, 8.0], np.float32),
+    (lambda: Tensor([[1.0], [2.0]]) ** Tensor([1.0, 2.0]), [[1.0, 1.0], [2.0, 4.0]], np.float32),
+    (lambda: Tensor([True, False]) ** 2, [1, 0], np.int64),
+    (lambda: Tensor([2, 3]) ** 0, [1, 1], np.int64),
+])
+def test_powers_match_numpy(compute, expected, dtype):
+    got = compute()
+    check_values("a power", got, expected)
+    assert got.dtype == dtype, f"expected {np.dtype(dtype)}, got {got.dtype}"
+
+
+@pytest.mark.parametrize("compute", [
+    lambda: Tensor([1, 2]) ** -1,
+    lambda: Tensor([1, 2]).pow(-2),
+    lambda: Tensor([1, 2]) ** np.int64(-1),
+    lambda: Tensor([True]) ** -1,
+    lambda: Tensor([2, 3]) ** Tensor([1, -1]),
+    lambda: 2 ** Tensor([1, -1]),
+])
+def test_integers_to_negative_integer_powers_are_refused(compute):
+    message = error_message(ValueError, "an integer tensor to a negative integer power", compute)
+    assert "negative" in message and "float" in message, message
+
+
+def test_power_shapes_that_do_not_broadcast_name_both():
+    message = error_message(ValueError, "(2, 3) ** (4,)", lambda: Tensor(np.ones((2, 3))) ** Tensor(np.ones(4)))
+    assert "(2, 3)" in message and "(4,)" in message, message
+
+
+@pytest.mark.parametrize("name, fn", [("abs", np.abs), ("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_functions_match_numpy(name, fn, dtype):
+    x = np.array([[0.5, 1.0, 2.0], [3.0, 4.5, 9.0]], dtype=dtype)
+    if name == "abs":
+        x = x - 2
+    got = getattr(Tensor(x, dtype=dtype), name)()
+    check_values(f"x.{name}()", got, fn(x))
+    assert got.dtype == dtype, f"x.{name}() of {np.dtype(dtype)}: expected {np.dtype(dtype)}, got {got.dtype}"
+
+
+@pytest.mark.parametrize("name, fn", [("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt)])
+@pytest.mark.parametrize("data", [[1, 4, 9], [True, False]])
+def test_exp_log_sqrt_of_integers_and_bools_are_float32(name, fn, data):
+    with np.errstate(divide="ignore"):  # log(False) is -inf
+        got = getattr(Tensor(data), name)()
+        expected = fn(np.array(data, dtype=np.float32))
+    check_values(f"Tensor({data}).{name}()", got, expected)
+    assert got.dtype == np.float32, f"Tensor({data}).{name}(): expected float32, got {got.dtype}"
+
+
+def test_abs_keeps_integers():
+    got = Tensor([-3, 0, 2]).abs()
+    check_values("Tensor([-3, 0, 2]).abs()", got, [3, 0, 2], rtol=0)
+    assert got.dtype == np.int64
+
+
+def test_clone_copies_and_detach_shares():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    copy = x.clone()
+    check_values("x.clone()", copy, [1.0, 2.0], rtol=0)
+    assert not np.shares_memory(copy.data, x.data), "clone() must copy the numbers"
+    assert copy.requires_grad and copy.dtype == x.dtype, "a clone stays in the graph, with x's dtype"
+    detached = x.detach()
+    assert detached.data is x.data and not detached.requires_grad and detached.op is None
+    assert Tensor([1, 2]).clone().dtype == np.int64
+
+
+# ----- grad: only a Tensor of the same shape, or None --------------------------------------
+
+def test_grad_accepts_a_tensor_of_the_same_shape_or_none():
+    p = Tensor(np.zeros((2, 3)), requires_grad=True)
+    g = Tensor(np.ones((2, 3)))
+    p.grad = g
+    assert p.grad is g
+    p.grad = Tensor(np.ones((2, 3)), dtype=np.float64)  # another float dtype: optimizers convert it
+    p.grad = None
+    assert p.grad is None
+
+
+@pytest.mark.parametrize("value", [np.zeros((2, 3)), [[0.0] * 3] * 2, 1.0])
+def test_grad_refuses_anything_but_a_tensor(value):
+    p = Tensor(np.zeros((2, 3)), requires_grad=True)
+    message = error_message(TypeError, f"p.grad = {type(value).__name__}", lambda: setattr(p, "grad", value))
+    assert "Tensor" in message and type(value).__name__ in message, message
+    assert p.grad is None, "a refused gradient must not be stored"
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (3,), (6,), ()])
+def test_grad_refuses_a_tensor_of_another_shape(shape):
+    p = Tensor(np.zeros((2, 3)), requires_grad=True)
+    message = error_message(ValueError, f"p.grad of shape {shape}", lambda: setattr(p, "grad", Tensor(np.zeros(shape))))
+    assert str(shape) in message and "(2, 3)" in message, message
+    assert p.grad is None

@@ -12,7 +12,7 @@ import numpy as np
 # Type hints only: what the functions below accept as data, as a dtype, and as an axis.
 _ArrayLike = Union["Tensor", np.ndarray, Sequence, int, float, bool]
 _DTypeLike = Union[np.dtype, type, str, None]
-_Axis = Union[int, Tuple[int, ...], None]
+_Axis = Union[int, Sequence[int], None]
 
 
 # %% modules/01_tensor/01_tensor.ipynb, cell 7 (01-tensor-as-array)
@@ -218,6 +218,61 @@ def _elementwise(fn: Callable, a: Any, b: Any) -> "Tensor":
     return wrap_result(result, fn.__name__, a, b)
 
 
+# ----- given: helpers for the methods PyTorch users reach for (groups e, f and i) ---------
+def _dim(dim: int, ndim: int) -> int:
+    """`dim` as a position from 0 to ndim - 1, read as PyTorch reads it: negative dims count
+    from the end (-1 is the last). A 0-d tensor accepts 0 and -1, as in PyTorch.
+
+    Raises an IndexError for a dim out of range and a TypeError for one that is not an int.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"a dimension must be an int, got {type(dim).__name__} {dim!r}")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"dimension {dim} is out of range: expected a dimension from {-n} "
+                         f"to {n - 1} (negative dimensions count from the end)")
+    return int(dim) % n
+
+
+def _reduction_args(axis: _Axis, keepdims: bool, dim: _Axis, keepdim: bool) -> Tuple[_Axis, bool]:
+    """The axis and keepdims a reduction was asked for, in numpy's terms.
+
+    PyTorch names them dim and keepdim and accepts numpy's names as well; so do the reductions
+    here (one name or the other, not both). A list of dims becomes a tuple, because numpy takes
+    only tuples, and an empty one means every dim, as in PyTorch (numpy would reduce none).
+    """
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give the dimensions to reduce as axis=... or as dim=..., not both")
+        axis = dim
+    if isinstance(axis, (tuple, list)):
+        axis = tuple(axis) or None
+    return axis, bool(keepdims or keepdim)
+
+
+def _as_float(t: "Tensor") -> np.ndarray:
+    """The numbers of `t` for exp, log and sqrt: a float tensor's own array, any other as
+    float32 (PyTorch's default float type), so that Tensor([4]).sqrt() is float32 2.0."""
+    return t.data if t.dtype.kind == "f" else t.data.astype(np.float32)
+
+
+def _power(base: Any, exponent: Any) -> "Tensor":
+    """`base ** exponent` element-wise, with broadcasting: `_elementwise(np.power, ...)`.
+
+    An integer to a negative integer power is a fraction, which an integer result cannot hold.
+    PyTorch refuses it, and numpy raises a ValueError that `_elementwise` would report as a
+    broadcasting error, so check for it first.
+    """
+    b, e = _unwrap(base), _unwrap(exponent)
+    if np.result_type(b, e).kind in "biu" and np.any(np.less(e, 0)):
+        raise ValueError(
+            "integers to negative integer powers are not allowed: 2 ** -1 is 0.5, which an "
+            "integer tensor cannot hold. Use a float exponent (t ** -1.0) or a float tensor "
+            "(Tensor(t, dtype=np.float32) ** -1)."
+        )
+    return _elementwise(np.power, base, exponent)
+
+
 class Tensor:
     """An n-dimensional array of numbers: a numpy array (`.data`) plus tinytorch's dtype
     policy, clear errors, and the `requires_grad` and `grad` attributes that Module 05 uses.
@@ -396,21 +451,59 @@ class Tensor:
             ) from None
         return wrap_result(out, "reshape", self)
 
-    def transpose(self, *axes: Union[int, Sequence[int]]) -> "Tensor":
-        """Permute the axes: with no arguments reverse them (a matrix becomes its transpose);
-        `t.transpose(1, 0, 2)` or `t.transpose((1, 0, 2))` gives the new order explicitly.
+    def permute(self, *dims: Union[int, Sequence[int]]) -> "Tensor":
+        """Reorder the dimensions: dimension i of the result is dimension dims[i] of self, so
+        `x.permute(2, 0, 1)` (or `x.permute((2, 0, 1))`) turns shape (a, b, c) into (c, a, b).
+        Negative dims count from the end: `x.permute(-1, 0, 1)` is the same.
 
-        Finish with `wrap_result(result, "transpose", self, axes=axes)`, where `axes` is None
-        when no axes were given and otherwise the tuple of axes, e.g. (1, 0, 2).
+        `dims` must be a permutation of the dimensions: each one exactly once. Check in this order:
+          1. there are `self.ndim` dims; otherwise raise a ValueError whose message contains the
+             word "permutation" and names the tensor's shape and the dims;
+          2. make each dim non-negative with the given `_dim(d, self.ndim)`, which raises the
+             IndexError for a dim out of range;
+          3. no dim repeats; otherwise the same kind of ValueError as in 1.
+        Finish with `wrap_result(result, "transpose", self, axes=dims)`, with `dims` the tuple of
+        non-negative dims, e.g. (2, 0, 1): Module 05 undoes the permutation with it.
         """
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        axes = axes or None
-        return wrap_result(np.transpose(self.data, axes), "transpose", self, axes=axes)
+        if not dims:
+            raise TypeError("permute() needs the new order of the dimensions, e.g. x.permute(1, 0)")
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])  # x.permute((2, 0, 1)) and x.permute([2, 0, 1])
+        if len(dims) != self.ndim:
+            raise ValueError(
+                f"permute needs a permutation of all {self.ndim} dimensions of a tensor of shape "
+                f"{self.shape}, each once; got the {len(dims)} dims {dims}"
+            )
+        dims = tuple(_dim(d, self.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise ValueError(
+                f"permute needs a permutation of the dimensions of a tensor of shape {self.shape}, "
+                f"each once; the dims {dims} repeat one"
+            )
+        return wrap_result(np.transpose(self.data, dims), "transpose", self, axes=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> "Tensor":
+        """Swap two dimensions: `x.transpose(0, 1)` turns shape (a, b, c) into (b, a, c);
+        negative dims count from the end. It is the permutation that swaps them, so it is
+        recorded as `permute` records it."""
+        order = list(range(self.ndim))
+        d0, d1 = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
+        if order:  # a 0-d tensor has nothing to swap (dims 0 and -1 are allowed, as in PyTorch)
+            order[d0], order[d1] = order[d1], order[d0]
+        return self.permute(order)
 
     @property
     def T(self) -> "Tensor":
-        return self.transpose()
+        """All dimensions in reverse order: a matrix's transpose. Recorded with axes=None."""
+        return wrap_result(np.transpose(self.data), "transpose", self, axes=None)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The transpose of a matrix, or of each matrix in a batch: the last two dims swapped."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs a matrix or a batch of matrices (2 or more dimensions); "
+                             f"this tensor has shape {self.shape}")
+        return self.transpose(-2, -1)
 
     def __getitem__(self, index: Any) -> "Tensor":
         """numpy indexing that returns a Tensor: `t[0]`, `t[1:3]`, `t[:, 0]`, `t[mask]`,
@@ -427,30 +520,60 @@ class Tensor:
         return wrap_result(self.data[index], "getitem", self, index=index)
 
     # ----- f. reductions --------------------------------------------------------------
-    def sum(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
-        """Sum over `axis` (None: all axes; an int; or a tuple of ints). With keepdims=True the
-        reduced axes stay, with length 1, so the result broadcasts against the input.
+    def sum(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
+            keepdim: bool = False) -> "Tensor":
+        """Sum over `axis` (None: all axes; an int; or a tuple or list of ints). With
+        keepdims=True the reduced axes stay, with length 1, so the result broadcasts against
+        the input. PyTorch's names `dim` and `keepdim` work too.
 
-        Finish with `wrap_result(result, "sum", self, axis=axis, keepdims=keepdims)`.
+        The given first line turns PyTorch's names and a list of axes into numpy's `axis` (None,
+        an int or a tuple) and `keepdims`. Then finish with
+        `wrap_result(result, "sum", self, axis=axis, keepdims=keepdims)`.
         """
+        axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
         return wrap_result(np.sum(self.data, axis=axis, keepdims=keepdims), "sum", self,
                            axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
+             keepdim: bool = False) -> "Tensor":
         """Mean over `axis`, like `sum`. The mean of integers or bools is float32.
 
         Finish with `wrap_result(result, "mean", self, axis=axis, keepdims=keepdims)`.
         """
+        axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
         return wrap_result(np.mean(self.data, axis=axis, keepdims=keepdims), "mean", self,
                            axis=axis, keepdims=keepdims)
 
-    def max(self, axis: _Axis = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over `axis`, like `sum`.
+    def max(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
+            keepdim: bool = False) -> "Tensor":
+        """Maximum over `axis`, like `sum`. (PyTorch's `x.max(dim)` also returns the indices;
+        here `argmax` gives them.)
 
         Finish with `wrap_result(result, "max", self, axis=axis, keepdims=keepdims)`.
         """
+        axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
         return wrap_result(np.max(self.data, axis=axis, keepdims=keepdims), "max", self,
                            axis=axis, keepdims=keepdims)
+
+    def min(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
+            keepdim: bool = False) -> "Tensor":
+        """Minimum over `axis`, like `max` (given)."""
+        axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
+        return wrap_result(np.min(self.data, axis=axis, keepdims=keepdims), "min", self,
+                           axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: Optional[int] = None, keepdims: bool = False, *,
+               dim: Optional[int] = None, keepdim: bool = False) -> "Tensor":
+        """The position of the largest number as an int64 Tensor (given): with axis=None its
+        index in the flattened tensor, with an int `axis` one index per position along it. The
+        first wins a tie, as in numpy and PyTorch. An index has no gradient: nothing is recorded.
+        """
+        axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
+        if axis is not None:
+            axis = _dim(axis, self.ndim)  # a tuple of axes is a TypeError, as in PyTorch
+            if self.ndim == 0:
+                axis = None  # dims 0 and -1 of a single number: numpy takes only None
+        return wrap_result(np.argmax(self.data, axis=axis, keepdims=keepdims), None, self)
 
     # ----- g. comparisons: element-wise, giving a bool Tensor --------------------------
     def __eq__(self, other: _ArrayLike) -> "Tensor":  # type: ignore[override]
@@ -485,6 +608,98 @@ class Tensor:
     def detach(self) -> "Tensor":
         """The same numbers (shared, not copied) as a new leaf that requires no gradient."""
         return Tensor(self.data, dtype=self.dtype)
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient that backward() left here, a Tensor of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        # Checked where it is assigned, as in PyTorch: a numpy array or a wrong shape would
+        # otherwise fail later, with a confusing error, inside an optimizer's step(). The two
+        # checks are cheap because optimizers and backward() set .grad all the time.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}: wrap the numbers in a Tensor, p.grad = Tensor(array)"
+                )
+            if value.shape != self.shape:
+                raise ValueError(
+                    f"assigned grad has shape {value.shape}, but the tensor has shape "
+                    f"{self.shape}: a gradient must have the shape of its tensor"
+                )
+        self._grad = value
+
+    # ----- i. given: more of PyTorch's everyday methods, built on yours ---------------------
+    def __pow__(self, exponent: _ArrayLike) -> "Tensor":
+        return _power(self, exponent)
+
+    def __rpow__(self, base: _ArrayLike) -> "Tensor":
+        return _power(base, self)
+
+    def pow(self, exponent: _ArrayLike) -> "Tensor":
+        """`self ** exponent`, element-wise; an integer tensor takes no negative integer power."""
+        return _power(self, exponent)
+
+    def abs(self) -> "Tensor":
+        return wrap_result(np.abs(self.data), "abs", self)
+
+    def exp(self) -> "Tensor":
+        """e to the power of each number; integers give float32, as in PyTorch."""
+        return wrap_result(np.exp(_as_float(self)), "exp", self)
+
+    def log(self) -> "Tensor":
+        """The natural logarithm (log(0) is -inf, a negative number's is nan, as in numpy)."""
+        return wrap_result(np.log(_as_float(self)), "log", self)
+
+    def sqrt(self) -> "Tensor":
+        return wrap_result(np.sqrt(_as_float(self)), "sqrt", self)
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory; unlike detach(), gradients flow back through it."""
+        return wrap_result(self.data.copy(), "clone", self)
+
+    def view(self, *shape: Union[int, Sequence[int]]) -> "Tensor":
+        """Like `reshape`, but the result always shares this tensor's memory, as in PyTorch:
+        a ValueError when the numbers cannot take the new shape without being copied (after a
+        transpose, say), where `reshape` would copy them."""
+        out = self.reshape(*shape)  # reshape's checks, and recorded as "reshape"
+        if self.size and not np.may_share_memory(out.data, self.data):
+            raise ValueError(
+                f"view cannot give this tensor of shape {self.shape} the shape {out.shape} "
+                "without copying its numbers, which are not laid out in memory in that order "
+                "(after a transpose, say). Use reshape(...) instead: it copies when it must."
+            )
+        return out
+
+    def unsqueeze(self, dim: int) -> "Tensor":
+        """Insert a dimension of length 1 at position `dim`, from -(ndim + 1) to ndim: shape
+        (3,) becomes (1, 3) with dim 0 and (3, 1) with dim 1 or -1."""
+        position = _dim(dim, self.ndim + 1)
+        return self.reshape(self.shape[:position] + (1,) + self.shape[position:])
+
+    def squeeze(self, dim: Union[int, Sequence[int], None] = None) -> "Tensor":
+        """Remove dimensions of length 1: all of them (dim=None), or those among `dim` (an int
+        or a tuple of ints). A named dimension whose length is not 1 stays, as in PyTorch."""
+        if dim is None:
+            dims: Sequence[int] = range(self.ndim)
+        else:
+            dims = [_dim(d, self.ndim) for d in (dim if isinstance(dim, (tuple, list)) else [dim])]
+            if len(set(dims)) != len(dims):
+                raise ValueError(f"squeeze: the dims {dim} name a dimension more than once")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in dims))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge the dimensions from start_dim to end_dim (both included) into one: shape
+        (2, 3, 4) becomes (24,), or (2, 12) with start_dim=1. A 0-d tensor becomes shape (1,)."""
+        start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} in a "
+                             f"tensor of shape {self.shape}; the first must not come after the last")
+        merged = int(np.prod(self.shape[start:end + 1]))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
 
 # %% modules/01_tensor/01_tensor.ipynb, cell 26 (01-tensor-matmul-loops)
