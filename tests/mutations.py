@@ -242,24 +242,39 @@ MUTATIONS = [
              "is wrong"),
     # ----- 06 optimizers ---------------------------------------------------------------------
     Mutation("06-optimizers-test-base", "06-optimizers-base",
-             "for p in self.params:\n            p.grad = None",
-             "for p in self.params:\n            p.grad = Tensor(np.zeros_like(p.data))",
+             'for p in group["params"]:\n                p.grad = None',
+             'for p in group["params"]:\n                p.grad = Tensor(np.zeros_like(p.data))',
              "zero_grad fills the gradients with zeros instead of setting them to None"),
+    Mutation("06-optimizers-test-base", "06-optimizers-base",
+             'group = {**self.defaults, **param_group, "params": unique}',
+             'group = {**param_group, **self.defaults, "params": unique}',
+             "the defaults overwrite the group's own settings instead of filling in the missing ones"),
+    Mutation("06-optimizers-test-base", "06-optimizers-base",
+             "            if p in in_other_groups:\n",
+             "            if False:\n",
+             "forgets to refuse a parameter that is already in another group"),
     Mutation("06-optimizers-test-sgd", "06-optimizers-sgd",
-             "p.data -= self.lr * g", "p.data = p.data - self.lr * g",
+             "p.data -= lr * g", "p.data = p.data - lr * g",
              "rebinds p.data to a new array instead of updating it in place"),
+    Mutation("06-optimizers-test-sgd", "06-optimizers-sgd",
+             'lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]',
+             'lr, momentum, weight_decay = self.defaults["lr"], group["momentum"], group["weight_decay"]',
+             "steps every group with the constructor's lr instead of the group's own"),
     Mutation("06-optimizers-test-sgd-momentum", "06-optimizers-sgd",
              'buf = state["momentum_buffer"] = np.array(g)', 'buf = state["momentum_buffer"] = g',
              "keeps the gradient array itself as the momentum buffer (aliasing p.grad)"),
     Mutation("06-optimizers-test-adam", "06-optimizers-adam",
-             "step_size = self.lr / (1 - beta1**t)", "step_size = self.lr",
+             'step_size = group["lr"] / (1 - beta1**t)', 'step_size = group["lr"]',
              "forgets the bias correction of the first moment"),
+    Mutation("06-optimizers-test-adam", "06-optimizers-adam",
+             "self._adam_update(p, g, group)", "self._adam_update(p, g, self.param_groups[0])",
+             "updates every parameter with the settings of the first group"),
     Mutation("06-optimizers-test-adamw", "06-optimizers-adamw",
-             "p.data *= 1 - self.lr * self.weight_decay", "g = g + self.weight_decay * p.data",
+             'p.data *= 1 - group["lr"] * group["weight_decay"]', 'g = g + group["weight_decay"] * p.data',
              "adds the decay to the gradient (Adam's L2) instead of decoupling it"),
     Mutation("06-optimizers-test-sgd-momentum", "06-optimizers-sgd",
-             "buf *= self.momentum\n                    buf += g",
-             "buf = self.momentum * buf + g",
+             "buf *= momentum\n                        buf += g",
+             "buf = momentum * buf + g",
              "rebinds the local buf to a new array, so the buffer in state never changes after "
              "the first step"),
     Mutation("06-optimizers-test-adam", "06-optimizers-adam",
@@ -272,12 +287,12 @@ MUTATIONS = [
              '{"step": 0, "exp_avg"', '{"step": 1, "exp_avg"',
              "off by one: the step count starts at 1, so the first step is corrected as t = 2"),
     Mutation("06-optimizers-test-adamw", "06-optimizers-adamw",
-             "            if self.weight_decay != 0:\n"
-             "                p.data *= 1 - self.lr * self.weight_decay\n"
-             "            self._adam_update(p, g)",
-             "            self._adam_update(p, g)\n"
-             "            if self.weight_decay != 0:\n"
-             "                p.data *= 1 - self.lr * self.weight_decay",
+             '                if group["weight_decay"] != 0:\n'
+             '                    p.data *= 1 - group["lr"] * group["weight_decay"]\n'
+             '                self._adam_update(p, g, group)',
+             '                self._adam_update(p, g, group)\n'
+             '                if group["weight_decay"] != 0:\n'
+             '                    p.data *= 1 - group["lr"] * group["weight_decay"]',
              "decays after Adam's step instead of before it"),
     # ----- 07 training -----------------------------------------------------------------------
     Mutation("07-training-test-accuracy", "07-training-accuracy",
@@ -287,9 +302,18 @@ MUTATIONS = [
              "g *= scale", "g = g * scale",
              "scales a new array instead of the gradient in place, so nothing is clipped"),
     Mutation("07-training-test-schedulers", "07-training-schedulers",
-             "self.last_epoch += 1\n        lr = self.get_lr()",
-             "lr = self.get_lr()\n        self.last_epoch += 1",
-             "off by one: computes the learning rate before counting the epoch"),
+             "self.last_epoch += 1\n"
+             "        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):\n"
+             '            group["lr"] = lr\n',
+             "for group, lr in zip(self.optimizer.param_groups, self.get_lr()):\n"
+             '            group["lr"] = lr\n'
+             "        self.last_epoch += 1\n",
+             "off by one: computes the learning rates before counting the epoch"),
+    Mutation("07-training-test-schedulers", "07-training-schedulers",
+             "        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):\n"
+             '            group["lr"] = lr\n',
+             '        self.optimizer.param_groups[0]["lr"] = self.get_lr()[0]\n',
+             "sets the learning rate of the first group only"),
     Mutation("07-training-test-train-epoch", "07-training-trainer",
              "        self.optimizer.zero_grad()\n        loss.backward()",
              "        loss.backward()",
@@ -300,7 +324,7 @@ MUTATIONS = [
              "evaluates in training mode (forgets model.eval())"),
     Mutation("07-training-test-fit", "07-training-trainer",
              "self._record(epoch=self.epoch, lr=lr,",
-             "self._record(epoch=self.epoch, lr=self.optimizer.lr,",
+             'self._record(epoch=self.epoch, lr=self.optimizer.param_groups[0]["lr"],',
              "records the learning rate after the scheduler changed it, not the one the epoch "
              "used"),
     Mutation("07-training-test-xor", "07-training-trainer",

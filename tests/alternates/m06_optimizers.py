@@ -8,16 +8,12 @@ ALTERNATES = [
         cell="06-optimizers-base",
         region=0,
         code='''
-            if isinstance(params, Tensor):
-                raise TypeError("pass the parameters as a list, e.g. [w], not a single Tensor")
-            try:
-                items = list(params)
-            except TypeError:
-                raise TypeError(f"params must be an iterable of Tensors, not "
-                                f"{type(params).__name__}") from None
-            if len(items) == 0:
-                raise ValueError("params is empty: there is nothing to optimize")
-            self.params = []
+            if type(param_group) is not dict:
+                raise TypeError(f"add_param_group takes a dict, not a {type(param_group).__name__}")
+            group = dict(param_group)  # a copy: the caller's dict stays as it was
+            items = group["params"]  # a KeyError of its own when there is none
+            items = [items] if isinstance(items, Tensor) else list(items)
+            group["params"] = []
             for position, item in enumerate(items):
                 if not isinstance(item, Tensor):
                     raise TypeError(f"item {position} of params is of type "
@@ -25,58 +21,66 @@ ALTERNATES = [
                 if item.dtype.kind != "f":
                     raise TypeError(f"item {position} of params has dtype {item.dtype}; only "
                                     "float tensors can be trained")
-                if not any(item is kept for kept in self.params):
-                    self.params.append(item)
-            if not _is_number(lr) or lr <= 0:
-                raise ValueError(f"the learning rate must be a positive number, got {lr!r}")
-            self.lr = float(lr)
-            self.state = {}
+                for other in self.param_groups:
+                    if any(item is q for q in other["params"]):
+                        raise ValueError(f"item {position} is in more than one parameter group")
+                if not any(item is kept for kept in group["params"]):
+                    group["params"].append(item)
+            for name, value in self.defaults.items():
+                group.setdefault(name, value)
+            self._check_hyperparameters(group)
+            self.param_groups.append(group)
         ''',
-        why="list() inside try, duplicates found by identity, other wording (no 'params[i]', "
-            "no 'list' or 'iterable' for a single Tensor)"),
+        why="copies the dict and fills the defaults with setdefault (PyTorch's way), finds "
+            "repeats by identity with loops, other wording"),
     Alternate(
         graded=("06-optimizers-test-base",),
         cell="06-optimizers-base",
         region=1,
         code='''
-            for index in range(len(self.params)):
-                self.params[index].grad = None
+            every_parameter = [p for group in self.param_groups for p in group["params"]]
+            for index in range(len(every_parameter)):
+                every_parameter[index].grad = None
         ''',
-        why="a loop over indices"),
+        why="one flat list of the parameters, a loop over indices"),
     Alternate(
         graded=("06-optimizers-test-sgd", "06-optimizers-test-sgd-momentum"),
         cell="06-optimizers-sgd",
         region=0,
         code='''
-            for p in self.params:
-                if p.grad is None:
-                    continue
-                d_p = self._gradient(p)
-                if self.weight_decay:
-                    d_p = d_p + self.weight_decay * p.data
-                if self.momentum:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = np.array(d_p, dtype=p.dtype)
-                    else:
-                        buf = np.asarray(self.momentum * buf + d_p)
-                    state["momentum_buffer"] = buf  # a new array each step, stored back
-                    d_p = d_p + self.momentum * buf if self.nesterov else buf
-                p.data -= self.lr * d_p
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    d_p = self._gradient(p)
+                    if group["weight_decay"]:
+                        d_p = d_p + group["weight_decay"] * p.data
+                    if group["momentum"]:
+                        state = self.state.setdefault(p, {})
+                        buf = state.get("momentum_buffer")
+                        if buf is None:
+                            buf = np.array(d_p, dtype=p.dtype)
+                        else:
+                            buf = np.asarray(group["momentum"] * buf + d_p)
+                        state["momentum_buffer"] = buf  # a new array each step, stored back
+                        d_p = d_p + group["momentum"] * buf if group["nesterov"] else buf
+                    p.data -= group["lr"] * d_p
         ''',
-        why="a new buffer array stored back each step instead of updating it in place"),
+        why="a new buffer array stored back each step instead of updating it in place; the "
+            "group's values read where they are used"),
     Alternate(
         graded=("06-optimizers-test-adam", "06-optimizers-test-adamw"),
         cell="06-optimizers-adam",
         region=0,
         code='''
-            for p in self.params:
-                grad = self._gradient(p)
-                if grad is not None:
-                    if self.weight_decay > 0:
-                        grad = self.weight_decay * p.data + grad
-                    self._adam_update(p, grad)
+            for group in self.param_groups:
+                decay = group["weight_decay"]
+                for p in group["params"]:
+                    grad = self._gradient(p)
+                    if grad is not None:
+                        if decay > 0:
+                            grad = decay * p.data + grad
+                        self._adam_update(p, grad, group)
         ''',
         why="no continue; the L2 term added on the other side"),
     Alternate(
@@ -84,7 +88,7 @@ ALTERNATES = [
         cell="06-optimizers-adam",
         region=1,
         code='''
-            beta1, beta2 = self.betas
+            beta1, beta2 = group["betas"]
             if p not in self.state:
                 self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
                                  "exp_avg_sq": np.zeros_like(p.data)}
@@ -94,7 +98,7 @@ ALTERNATES = [
             v = state["exp_avg_sq"] = np.asarray(beta2 * state["exp_avg_sq"] + (1 - beta2) * np.square(g))
             m_hat = m / (1 - beta1 ** t)
             v_hat = v / (1 - beta2 ** t)
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            p.data -= group["lr"] * m_hat / (np.sqrt(v_hat) + group["eps"])
         ''',
         why="the textbook m_hat and v_hat as arrays; new state arrays stored back"),
     Alternate(
@@ -102,14 +106,15 @@ ALTERNATES = [
         cell="06-optimizers-adamw",
         region=0,
         code='''
-            for p in self.params:
-                g = self._gradient(p)
-                if g is None:
-                    continue
-                shrink = 1.0 - self.lr * self.weight_decay
-                if shrink != 1.0:
-                    p.data *= shrink
-                self._adam_update(p, g)
+            for group in self.param_groups:
+                shrink = 1.0 - group["lr"] * group["weight_decay"]
+                for p in group["params"]:
+                    g = self._gradient(p)
+                    if g is None:
+                        continue
+                    if shrink != 1.0:
+                        p.data *= shrink
+                    self._adam_update(p, g, group)
         ''',
-        why="computes the shrink factor first and skips it when it is 1"),
+        why="computes the shrink factor once per group and skips it when it is 1"),
 ]

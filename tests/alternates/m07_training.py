@@ -35,8 +35,7 @@ ALTERNATES = [
         cell="07-training-clip-grad-norm",
         region=0,
         code='''
-            params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-            with_grad = [p for p in params if p.grad is not None]
+            with_grad = [p for p in parameters if p.grad is not None]
             squares = 0.0
             for p in with_grad:
                 squares += float(np.sum(np.square(p.grad.data, dtype=np.float64)))
@@ -54,18 +53,22 @@ ALTERNATES = [
         region=0,
         code='''
             self.last_epoch = self.last_epoch + 1
-            new_lr = float(self.get_lr())
-            self._last_lr = [new_lr]
-            self.optimizer.lr = new_lr
+            new_lrs = [float(lr) for lr in self.get_lr()]
+            self._last_lr = new_lrs[:]
+            for index in range(len(new_lrs)):
+                self.optimizer.param_groups[index]["lr"] = new_lrs[index]
         ''',
-        why="stores the list before the optimizer's lr"),
+        why="stores the list before the groups' lr, and indexes the groups"),
     Alternate(
         graded=("07-training-test-schedulers", "07-training-test-fit"),
         cell="07-training-schedulers",
         region=1,
         code='''
             decays = math.floor(self.last_epoch / self.step_size)
-            return self.base_lr * math.pow(self.gamma, decays)
+            lrs = []
+            for base in self.base_lrs:
+                lrs.append(base * math.pow(self.gamma, decays))
+            return lrs
         ''',
         why="math.floor of a true division and math.pow"),
     Alternate(
@@ -74,7 +77,8 @@ ALTERNATES = [
         region=2,
         code='''
             progress = self.last_epoch / self.T_max
-            return self.eta_min + 0.5 * (self.base_lr - self.eta_min) * (1 + math.cos(progress * math.pi))
+            return [self.eta_min + 0.5 * (base - self.eta_min) * (1 + math.cos(progress * math.pi))
+                    for base in self.base_lrs]
         ''',
         why="the fraction of T_max first, the one half in front"),
     Alternate(
@@ -87,7 +91,7 @@ ALTERNATES = [
             loss = self.loss_fn(prediction, targets)
             loss.backward()
             if self.max_grad_norm is not None:
-                clip_grad_norm(self.optimizer.params, max_norm=self.max_grad_norm)
+                clip_grad_norm(list(self.model.parameters()), max_norm=self.max_grad_norm)
             self.optimizer.step()
             return float(loss.item()), prediction
         ''',
@@ -137,7 +141,7 @@ ALTERNATES = [
         region=3,
         code='''
             self.epoch = self.epoch + 1
-            epoch_lr = self.optimizer.lr
+            epoch_lr = self.optimizer.param_groups[0]["lr"]
             began = time.perf_counter()
             bar = ProgressBar(_length(train_batches), f"epoch {self.epoch}/{last}", enabled=progress)
             results = {}

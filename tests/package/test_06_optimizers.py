@@ -194,11 +194,19 @@ def test_hand_computed_steps():
 def test_adamw_is_an_adam_with_pytorch_defaults():
     p = Tensor([1.0])
     assert issubclass(AdamW, Adam) and issubclass(Adam, Optimizer) and issubclass(SGD, Optimizer)
-    assert AdamW([p]).weight_decay == 0.01 and Adam([p]).weight_decay == 0.0
-    adam = Adam([p])
-    assert adam.lr == 1e-3 and adam.betas == (0.9, 0.999) and adam.eps == 1e-8
-    sgd = SGD([p], lr=0.1)
-    assert sgd.momentum == 0.0 and sgd.weight_decay == 0.0 and sgd.nesterov is False
+    assert AdamW([p]).param_groups[0]["weight_decay"] == 0.01
+    assert Adam([p]).defaults == {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0}
+    assert SGD([p]).defaults == {"lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False}
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, AdamW])
+def test_defaults_and_groups_hold_what_torch_holds(torch, cls):
+    ours = cls([Tensor([1.0])])
+    theirs = getattr(torch.optim, cls.__name__)([torch.zeros(1, requires_grad=True)])
+    for name, value in ours.defaults.items():
+        assert theirs.defaults[name] == value, name
+        assert theirs.param_groups[0][name] == ours.param_groups[0][name], name
+    assert set(ours.param_groups[0]) <= set(theirs.param_groups[0])
 
 
 # ----- the rules every step() follows ----------------------------------------------------------
@@ -275,7 +283,8 @@ def test_zero_grad_sets_gradients_to_none(cls, kwargs):
 def test_params_may_be_a_generator_and_duplicates_count_once():
     w, b = Tensor([1.0]), Tensor([2.0])
     optimizer = SGD((p for p in [w, b, w]), lr=0.5)
-    assert len(optimizer.params) == 2 and optimizer.params[0] is w and optimizer.params[1] is b
+    [group] = optimizer.param_groups
+    assert len(group["params"]) == 2 and group["params"][0] is w and group["params"][1] is b
     w.grad = Tensor([1.0])
     optimizer.step()
     np.testing.assert_allclose(w.data, [0.5])  # stepped once, not twice
@@ -286,15 +295,25 @@ def test_learning_rate_can_change_between_steps():
     optimizer = SGD([w], lr=0.1)
     w.grad = Tensor([1.0], dtype=np.float64)
     optimizer.step()
-    optimizer.lr = 0.01
+    optimizer.param_groups[0]["lr"] = 0.01
     optimizer.step()
     np.testing.assert_allclose(w.data, [-0.11], rtol=1e-14)
+
+
+def test_there_is_no_optimizer_lr_as_in_torch():
+    optimizer = SGD([Tensor([1.0])], lr=0.1)
+    assert not hasattr(optimizer, "lr")
+    with pytest.raises(AttributeError, match="param_groups"):
+        optimizer.lr = 0.01  # PyTorch would take it and ignore it: say where the lr lives
+    assert optimizer.param_groups[0]["lr"] == 0.1
 
 
 def test_repr_names_the_settings():
     text = repr(SGD([Tensor([1.0]), Tensor([2.0])], lr=0.1, momentum=0.9))
     assert text.startswith("SGD(2 parameters") and "lr=0.1" in text and "momentum=0.9" in text
     assert "betas=(0.9, 0.999)" in repr(AdamW([Tensor([1.0])]))
+    two = repr(SGD([{"params": [Tensor([1.0])]}, {"params": [Tensor([2.0])], "lr": 0.5}], lr=0.1))
+    assert "lr=0.1" in two and "lr=0.5" in two
 
 
 def test_top_level_import_is_the_same_class():
@@ -310,6 +329,11 @@ def weight():
     return Tensor(np.ones(3))
 
 
+def in_two_groups(w):
+    return SGD([{"params": [w]}, {"params": [Tensor(np.ones(2)), w]}], lr=0.1)
+
+
+
 # `words`: what the message must name. Optimizer.__init__ is the student's: its docstring
 # promises the word "empty", and the position and the type or dtype of a bad item; the other
 # errors there are checked by type only. The checks of momentum, betas, eps and weight_decay
@@ -322,7 +346,6 @@ def weight():
     (lambda: SGD([weight(), weight(), np.ones(3)], lr=0.1), TypeError, ["2", "ndarray"]),
     (lambda: SGD([weight(), "w"], lr=0.1), TypeError, ["1", "str"]),
     (lambda: SGD([Tensor([1, 2])], lr=0.1), TypeError, ["int64"]),
-    (lambda: SGD([weight()], lr=0), ValueError, []),
     (lambda: SGD([weight()], lr=-0.1), ValueError, []),
     (lambda: SGD([weight()], lr=float("nan")), ValueError, []),
     (lambda: SGD([weight()], lr="0.1"), ValueError, []),
@@ -336,6 +359,15 @@ def weight():
     (lambda: Adam([weight()], eps=-1e-8), ValueError, ["eps"]),
     (lambda: Adam([weight()], weight_decay=-0.01), ValueError, ["weight_decay"]),
     (lambda: AdamW([weight()], weight_decay=-0.01), ValueError, ["weight_decay"]),
+    # Parameter groups (add_param_group is the student's: its docstring promises the words).
+    (lambda: in_two_groups(weight()), ValueError, ["more than one parameter group"]),
+    (lambda: SGD([{"params": [weight(), np.ones(3)]}], lr=0.1), TypeError, ["1", "ndarray"]),
+    (lambda: SGD([{"lr": 0.1}], lr=0.1), KeyError, []),
+    (lambda: SGD([{"params": [weight()]}, [weight()]], lr=0.1), TypeError, ["list"]),
+    (lambda: SGD([weight(), {"params": [weight()]}], lr=0.1), TypeError, ["dict"]),
+    (lambda: SGD([{"params": [weight()], "lr": -1.0}], lr=0.1), ValueError, []),
+    (lambda: SGD([{"params": [weight()], "momentum": -0.9}], lr=0.1), ValueError, ["momentum"]),
+    (lambda: Adam([{"params": [weight()], "betas": (0.9, 1.5)}]), ValueError, ["betas"]),
 ])
 def test_bad_arguments_are_clear_errors(make, error, words):
     with pytest.raises(error) as caught:
@@ -344,16 +376,227 @@ def test_bad_arguments_are_clear_errors(make, error, words):
     assert not missing, f"the {error.__name__} should name {missing}; its message was: {caught.value}"
 
 
-def test_bad_gradients_are_clear_errors():
+def give_gradient_and_step(optimizer_class, grad):
+    """Assign `grad` to a (2, 3) parameter's .grad and take a step. Tensor may refuse the
+    assignment itself, as PyTorch does; otherwise step() must."""
     w = Tensor(np.ones((2, 3)))
-    w.grad = Tensor(np.ones(3))  # would broadcast silently without a check
-    with pytest.raises(ValueError, match=r"\(2, 3\).*\(3,\)"):
-        SGD([w], lr=0.1).step()
-    w.grad = np.ones((2, 3))
-    with pytest.raises(TypeError, match="Tensor"):
-        Adam([w]).step()
+    w.grad = grad
+    optimizer_class([w], lr=0.1).step()
+
+
+def test_bad_gradients_are_clear_errors():
+    with pytest.raises((ValueError, RuntimeError)) as caught:  # would broadcast silently
+        give_gradient_and_step(SGD, Tensor(np.ones(3)))
+    assert "(2, 3)" in str(caught.value) and "(3,)" in str(caught.value), caught.value
+    with pytest.raises(TypeError) as caught:  # a numpy array is not a gradient
+        give_gradient_and_step(Adam, np.ones((2, 3)))
+    assert "Tensor" in str(caught.value), caught.value
 
 
 def test_the_base_class_has_no_update_rule():
     with pytest.raises(NotImplementedError):
-        Optimizer([Tensor([1.0])], lr=0.1).step()
+        Optimizer([Tensor([1.0])], {"lr": 0.1}).step()
+
+
+# ----- parameter groups ------------------------------------------------------------------------
+
+GROUP_CONFIGS = [  # (class, defaults, the options of group 1; group 0 takes the defaults)
+    (SGD, dict(lr=0.1, momentum=0.9), dict(lr=0.01, nesterov=True)),
+    (SGD, dict(lr=0.05, weight_decay=0.1), dict(momentum=0.5, weight_decay=0.0)),
+    (Adam, dict(lr=0.05), dict(lr=0.2, betas=(0.5, 0.9), eps=1e-4)),
+    (AdamW, dict(lr=0.05, weight_decay=0.1), dict(weight_decay=0.0)),
+]
+GROUP_IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(GROUP_CONFIGS)]
+
+
+def grouped(make_tensor, cls, defaults, options, params0):
+    """An optimizer with parameters 0 and 1 in group 0 (the defaults) and 2 in group 1."""
+    params = [make_tensor(p) for p in params0]
+    return params, cls([{"params": params[:2]}, {"params": [params[2]], **options}], **defaults)
+
+
+def run_grouped(make_tensor, cls, defaults, options, grads, change_lr_after=3):
+    """The parameters after each step; after step `change_lr_after` group 0's lr is halved."""
+    params, optimizer = grouped(make_tensor, cls, defaults, options, initial_parameters())
+    history = []
+    for step, step_grads in enumerate(grads, 1):
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else make_tensor(g)
+        optimizer.step()
+        if step == change_lr_after:
+            optimizer.param_groups[0]["lr"] = defaults["lr"] / 2
+        history.append([np.array(p.data if isinstance(p, Tensor) else p.detach().numpy()) for p in params])
+    return history
+
+
+@pytest.mark.parametrize("cls, defaults, options", GROUP_CONFIGS, ids=GROUP_IDS)
+def test_groups_and_a_changed_lr_match_torch(torch, cls, defaults, options):
+    grads = gradient_sequence()
+    ours = run_grouped(lambda a: Tensor(np.array(a), dtype=np.float64), cls, defaults, options, grads)
+    torch_cls = getattr(torch.optim, cls.__name__)
+
+    class Torch:  # the same class name, so that run_grouped builds torch's optimizer
+        def __new__(_, groups, **kwargs):
+            return torch_cls(groups, **kwargs)
+
+    theirs = run_grouped(lambda a: torch.tensor(np.array(a), dtype=torch.float64, requires_grad=True),
+                         Torch, defaults, options, grads)
+    for step in range(STEPS):
+        for i in range(len(SHAPES)):
+            np.testing.assert_allclose(ours[step][i], theirs[step][i], rtol=0, atol=1e-12,
+                                       err_msg=f"parameter {i}, step {step + 1}")
+
+
+def test_param_groups_take_the_defaults_they_do_not_set():
+    w, b, c = Tensor([1.0]), Tensor([2.0]), Tensor([3.0])
+    head = {"params": c, "lr": 0.01, "name": "head"}
+    optimizer = SGD([{"params": (p for p in [w, b])}, head], lr=0.1, momentum=0.9)
+    body, second = optimizer.param_groups
+    assert body["params"] == [w, b] or (body["params"][0] is w and body["params"][1] is b)
+    assert {k: v for k, v in body.items() if k != "params"} == {
+        "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False}
+    assert len(second["params"]) == 1 and second["params"][0] is c
+    assert second["lr"] == 0.01 and second["momentum"] == 0.9 and second["name"] == "head"
+    assert head == {"params": c, "lr": 0.01, "name": "head"}  # the caller's dict is left alone
+    d = Tensor([4.0])
+    optimizer.add_param_group({"params": [d], "weight_decay": 0.5})
+    assert optimizer.param_groups[2]["params"][0] is d and optimizer.param_groups[2]["lr"] == 0.1
+    with pytest.raises(ValueError):
+        optimizer.add_param_group({"params": [Tensor([5.0]), d]})
+    assert len(optimizer.param_groups) == 3
+    for p in (w, b, c, d):
+        p.grad = Tensor([1.0])
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in (w, b, c, d))
+
+
+@pytest.mark.parametrize("make", [
+    lambda t, w, b: t([{"params": [w]}, {"params": [w]}], lr=0.1),
+    lambda t, w, b: t([{"params": [w]}, {"params": [b, w]}], lr=0.1),
+    lambda t, w, b: t([], lr=0.1),
+    lambda t, w, b: t([w, 3.0], lr=0.1),
+    lambda t, w, b: t([{"params": [w]}, b], lr=0.1),
+    lambda t, w, b: t([{"lr": 0.1}], lr=0.1),
+    lambda t, w, b: t(w, lr=0.1),
+], ids=["same-group-twice", "overlap", "empty", "not-a-tensor", "not-a-dict", "no-params", "one-tensor"])
+def test_bad_groups_raise_what_torch_raises(torch, make):
+    with pytest.raises(Exception) as theirs:
+        make(torch.optim.SGD, torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True))
+    with pytest.raises(type(theirs.value)):
+        make(SGD, Tensor(np.zeros(3)), Tensor(np.zeros(2)))
+
+
+# ----- state_dict and load_state_dict ------------------------------------------------------------
+
+STATEFUL = [
+    (SGD, dict(lr=0.1, momentum=0.9), dict(lr=0.02, nesterov=True)),
+    (Adam, dict(lr=0.05, weight_decay=0.1), dict(lr=0.2, betas=(0.5, 0.9))),
+    (AdamW, dict(lr=0.05), dict(weight_decay=0.0)),
+]
+STATEFUL_IDS = [cls.__name__ for cls, _, _ in STATEFUL]
+
+
+def take_steps(params, optimizer, grads):
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else Tensor(g, dtype=p.dtype)
+        optimizer.step()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, defaults, options", STATEFUL, ids=STATEFUL_IDS)
+def test_a_loaded_optimizer_continues_exactly_as_the_saved_one(cls, defaults, options, dtype):
+    grads = gradient_sequence(skip=((1, 2),))[:5]
+    params, optimizer = grouped(lambda a: Tensor(np.array(a), dtype=dtype), cls, defaults, options,
+                                initial_parameters())
+    take_steps(params, optimizer, grads[:3])
+    snapshot = optimizer.state_dict()
+    copies, fresh = grouped(lambda a: Tensor(np.array(a), dtype=dtype), cls, defaults, options,
+                            [p.data for p in params])
+    fresh.param_groups[1]["lr"] = 123.0  # replaced by the saved lr
+    fresh.load_state_dict(snapshot)
+    take_steps(params, optimizer, grads[3:])
+    take_steps(copies, fresh, grads[3:])
+    for mine, theirs in zip(params, copies):
+        np.testing.assert_array_equal(mine.data, theirs.data)
+        assert theirs.dtype == dtype
+    for p, q in zip(params, copies):
+        for key, value in optimizer.state.get(p, {}).items():
+            np.testing.assert_array_equal(fresh.state[q][key], value)
+
+
+@pytest.mark.parametrize("cls, defaults, options", STATEFUL, ids=STATEFUL_IDS)
+def test_state_dict_has_torchs_layout_and_is_a_copy(torch, cls, defaults, options):
+    grads = gradient_sequence(skip=((0, 1), (1, 1)))[:2]  # parameter 1 never gets a gradient
+    params, optimizer = grouped(lambda a: Tensor(np.array(a)), cls, defaults, options, initial_parameters())
+    take_steps(params, optimizer, grads)
+    torch_params, torch_optimizer = grouped(lambda a: torch.tensor(np.array(a), dtype=torch.float32, requires_grad=True),
+                                            getattr(torch.optim, cls.__name__), defaults, options,
+                                            initial_parameters())
+    for step_grads in grads:
+        for p, g in zip(torch_params, step_grads):
+            p.grad = None if g is None else torch.tensor(g, dtype=torch.float32)
+        torch_optimizer.step()
+    ours, theirs = optimizer.state_dict(), torch_optimizer.state_dict()
+    assert set(ours) == {"state", "param_groups"}
+    assert [g["params"] for g in ours["param_groups"]] == [g["params"] for g in theirs["param_groups"]] == [[0, 1], [2]]
+    for mine, their in zip(ours["param_groups"], theirs["param_groups"]):
+        assert {k: v for k, v in mine.items() if k != "params"} == {k: their[k] for k in mine if k != "params"}
+    assert sorted(ours["state"]) == sorted(theirs["state"]) == [0, 2]
+    for index, state in ours["state"].items():
+        assert set(state) == set(theirs["state"][index])
+        for key, value in state.items():
+            expected = theirs["state"][index][key]
+            if key == "step":
+                assert value == int(expected)
+            else:
+                assert isinstance(value, np.ndarray)
+                np.testing.assert_allclose(value, expected.numpy(), rtol=1e-5, atol=1e-6)
+    # A snapshot, not a view: later steps and changes leave it (and the optimizer) alone.
+    before = {i: {k: np.array(v) for k, v in s.items()} for i, s in ours["state"].items()}
+    take_steps(params, optimizer, grads)
+    ours["param_groups"][0]["lr"] = 99.0
+    assert optimizer.param_groups[0]["lr"] == defaults["lr"]
+    for index, state in ours["state"].items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(value, before[index][key])
+
+
+def test_load_state_dict_refuses_another_layout_as_torch_does():
+    w, b, c = Tensor(np.ones(3)), Tensor(np.ones(2)), Tensor(np.ones(1))
+    saved = Adam([{"params": [w, c]}, {"params": [b]}], lr=0.1)
+    for p in (w, b, c):
+        p.grad = Tensor(np.ones(p.shape))
+    saved.step()
+    snapshot = saved.state_dict()
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        Adam([Tensor(np.ones(3))]).load_state_dict(snapshot)
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
+        Adam([{"params": [Tensor(np.ones(3))]}, {"params": [Tensor(np.ones(2)), Tensor(np.ones(1))]}]
+             ).load_state_dict(snapshot)
+    with pytest.raises(ValueError, match="shape"):  # torch takes it, and fails at the next step
+        Adam([{"params": [Tensor(np.ones(5)), Tensor(np.ones(1))]}, {"params": [Tensor(np.ones(2))]}]
+             ).load_state_dict(snapshot)
+    # Right layout: it takes the saved hyperparameters and state, as copies.
+    other = Adam([{"params": [Tensor(np.ones(3)), Tensor(np.ones(1))]}, {"params": [Tensor(np.ones(2))]}], lr=0.7)
+    other.load_state_dict(snapshot)
+    assert other.param_groups[0]["lr"] == 0.1
+    first = other.param_groups[0]["params"][0]
+    assert other.state[first]["step"] == 1
+    assert not np.shares_memory(other.state[first]["exp_avg"], snapshot["state"][0]["exp_avg"])
+
+
+def test_load_state_dict_messages_are_torchs(torch):
+    saved = torch.optim.Adam([{"params": [torch.zeros(3, requires_grad=True)]},
+                              {"params": [torch.zeros(1, requires_grad=True)]}])
+    for target in ([torch.zeros(3, requires_grad=True)],
+                   [{"params": [torch.zeros(3, requires_grad=True)]},
+                    {"params": [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)]}]):
+        with pytest.raises(ValueError) as theirs:
+            torch.optim.Adam(target).load_state_dict(saved.state_dict())
+        ours_saved = Adam([{"params": [Tensor(np.zeros(3))]}, {"params": [Tensor(np.zeros(1))]}])
+        ours_target = ([Tensor(np.zeros(3))] if len(target) == 1 else
+                       [{"params": [Tensor(np.zeros(3))]}, {"params": [Tensor(np.zeros(1)), Tensor(np.zeros(1))]}])
+        with pytest.raises(ValueError) as ours:
+            Adam(ours_target).load_state_dict(ours_saved.state_dict())
+        assert str(ours.value).startswith(str(theirs.value))

@@ -126,6 +126,16 @@ def test_clip_grad_norm_edge_cases():
         clip_grad_norm(params_with_grads([[1.0]]), -1.0)
 
 
+def test_clip_grad_norm_refuses_what_is_not_a_gradient():
+    with pytest.raises(TypeError, match="Tensor"):  # not the numpy array of a Tensor
+        clip_grad_norm([np.ones(2)], 1.0)
+    p = Tensor(np.zeros(2))
+    with pytest.raises(TypeError) as caught:  # Tensor may refuse it already, as PyTorch does
+        p.grad = np.ones(2)
+        clip_grad_norm([p], 1.0)
+    assert "Tensor" in str(caught.value) and "memoryview" not in str(caught.value), caught.value
+
+
 @pytest.mark.parametrize("max_norm", [0.1, 2.0, 100.0])
 def test_clip_grad_norm_matches_torch(max_norm):
     torch = importorskip_torch()
@@ -155,8 +165,8 @@ def test_step_lr_formula(step_size, gamma):
     for epoch in range(1, 40):
         scheduler.step()
         expected = 0.2 * gamma ** (epoch // step_size)
-        assert optimizer.lr == pytest.approx(expected, rel=1e-12)
-        assert scheduler.get_last_lr() == [optimizer.lr]
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12)
+        assert scheduler.get_last_lr() == [optimizer.param_groups[0]["lr"]]
 
 
 @pytest.mark.parametrize("T_max, eta_min", [(1, 0.0), (7, 0.0), (10, 0.001)])
@@ -166,7 +176,7 @@ def test_cosine_annealing_lr_formula(T_max, eta_min):
     for epoch in range(1, 3 * T_max + 5):
         scheduler.step()
         expected = eta_min + (0.05 - eta_min) * (1 + math.cos(math.pi * epoch / T_max)) / 2
-        assert optimizer.lr == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert scheduler.last_epoch == 3 * T_max + 4
 
 
@@ -184,17 +194,62 @@ def test_schedulers_match_torch_over_many_epochs(make):
     torch = importorskip_torch()
     import tinytorch.core.training as ours_module
 
-    optimizer = sgd(0.1)
+    # Two groups with their own learning rates: each follows the schedule from its own.
+    optimizer = SGD([{"params": [Tensor(np.zeros(2))]}, {"params": [Tensor(np.zeros(1))], "lr": 0.7}], lr=0.1)
     ours = make(ours_module, optimizer)
-    torch_optimizer = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    torch_optimizer = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)]},
+                                       {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.7}], lr=0.1)
     theirs = make(torch.optim.lr_scheduler, torch_optimizer)
     assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr())
     for _ in range(50):
         torch_optimizer.step()  # torch warns if the scheduler steps before the optimizer
         theirs.step()
         ours.step()
+        assert len(ours.get_last_lr()) == 2
         assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-9, abs=1e-12)
-        assert optimizer.lr == pytest.approx(torch_optimizer.param_groups[0]["lr"], rel=1e-9, abs=1e-12)
+        assert [g["lr"] for g in optimizer.param_groups] == pytest.approx(
+            [g["lr"] for g in torch_optimizer.param_groups], rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, opt: m.StepLR(opt, step_size=3, gamma=0.5),
+    lambda m, opt: m.CosineAnnealingLR(opt, T_max=5, eta_min=0.01),
+], ids=["step", "cosine"])
+def test_a_schedule_resumes_from_its_state_dict(make):
+    import tinytorch.core.training as ours_module
+
+    def optimizer():
+        return SGD([{"params": [Tensor(np.zeros(2))]}, {"params": [Tensor(np.zeros(1))], "lr": 0.7}], lr=0.1)
+
+    first_optimizer = optimizer()
+    first = make(ours_module, first_optimizer)
+    for _ in range(4):
+        first.step()
+    saved, saved_optimizer = first.state_dict(), first_optimizer.state_dict()
+    assert "optimizer" not in saved and saved["last_epoch"] == 4 and saved["base_lrs"] == [0.1, 0.7]
+    second_optimizer = optimizer()
+    second = make(ours_module, second_optimizer)
+    second_optimizer.load_state_dict(saved_optimizer)
+    second.load_state_dict(saved)
+    for _ in range(6):
+        first.step()
+        second.step()
+        assert second.get_last_lr() == first.get_last_lr()
+        assert [g["lr"] for g in second_optimizer.param_groups] == first.get_last_lr()
+    saved["base_lrs"].append(5.0)  # a copy: the scheduler is left alone
+    assert second.base_lrs == [0.1, 0.7] and first.base_lrs == [0.1, 0.7]
+
+
+def test_scheduler_state_dict_keys_are_torchs():
+    torch = importorskip_torch()
+    import tinytorch.core.training as ours_module
+
+    for name, kwargs in [("StepLR", dict(step_size=2, gamma=0.5)), ("CosineAnnealingLR", dict(T_max=4))]:
+        ours = getattr(ours_module, name)(sgd(0.1), **kwargs).state_dict()
+        theirs = getattr(torch.optim.lr_scheduler, name)(
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), **kwargs).state_dict()
+        assert set(ours) <= set(theirs), set(ours) - set(theirs)
+        assert all(ours[key] == theirs[key] for key in ours), name
 
 
 def test_schedulers_reject_bad_settings():
@@ -203,7 +258,7 @@ def test_schedulers_reject_bad_settings():
             StepLR(sgd(0.1), step_size=bad)
         with pytest.raises(ValueError):
             CosineAnnealingLR(sgd(0.1), T_max=bad)
-    with pytest.raises(TypeError, match="lr"):
+    with pytest.raises(TypeError, match="param_groups"):
         StepLR(object(), step_size=1)
 
 
@@ -316,7 +371,7 @@ def test_fit_history_has_one_entry_per_epoch_and_follows_the_scheduler():
     assert history["epoch"] == list(range(1, 11))
     expected_lr = [0.5 * (1 + math.cos(math.pi * t / 10)) / 2 for t in range(10)]
     assert history["lr"] == pytest.approx(expected_lr)
-    assert trainer.optimizer.lr == pytest.approx(0.0, abs=1e-12)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert history["val_accuracy"][-1] > 0.6
     trainer.fit(train, epochs=2, progress=False)

@@ -5,6 +5,7 @@ __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW']
 
 
 # %% modules/06_optimizers/06_optimizers.ipynb, cell 3 (06-optimizers-imports)
+import copy
 import math
 from numbers import Real
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -20,51 +21,79 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
+_NO_LR = ("an optimizer has no attribute lr (nor has PyTorch's): each group of parameters has "
+          "its own learning rate, optimizer.param_groups[i]['lr']. To change it for every group: "
+          "for group in optimizer.param_groups: group['lr'] = 0.01")
+
+
 class Optimizer:
-    """The base of every optimizer: it owns the parameters, zeroes their gradients, and leaves
-    `step()`, the update rule, to subclasses such as `SGD` and `Adam`.
+    """The base of every optimizer, as PyTorch's `torch.optim.Optimizer`: it owns the parameters,
+    in groups, zeroes their gradients, saves and loads its state, and leaves `step()`, the update
+    rule, to subclasses such as `SGD` and `Adam`.
 
     Attributes:
-        params: the parameter Tensors as a list, in the order given, each one once.
-        lr: the learning rate, a float. `step()` reads it every time, so you may change it
-            between steps to follow a schedule.
+        defaults: the hyperparameters given to the constructor, e.g. {"lr": 0.1, "momentum": 0.9}.
+        param_groups: a list of dicts, one per group of parameters: "params", a list of Tensors,
+            and every hyperparameter. `step()` reads them every time, so a change such as
+            `optimizer.param_groups[0]["lr"] = 0.01` applies from the next step.
         state: what the update rule remembers about each parameter (a momentum buffer, Adam's
             running averages and step count): a dict that maps a parameter Tensor to a dict.
     """
 
-    _hyperparameters: Tuple[str, ...] = ("lr",)  # the attributes that repr() shows
-
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        """Store the parameters as a list, check the arguments, and start with an empty state.
-
-        Raise, with a message that says what was wrong and what to pass instead:
-          - TypeError if `params` is a single Tensor (it should be wrapped in a list: [w]) or
-            is not iterable at all (hint: `iter(5)` raises a TypeError; catch it);
-          - ValueError if `params` holds no parameter; the message contains the word "empty";
-          - TypeError if an item is not a Tensor, or is a Tensor whose dtype is not a float type
-            (`p.dtype.kind != "f"`); name the position of the item and its type or dtype;
-          - ValueError if `lr` is not a positive number (`_is_number(lr) and lr > 0`).
-        Keep the first occurrence of a parameter that appears more than once.
-        Then set `self.params` (a list), `self.lr = float(lr)` and `self.state = {}`.
-        """
+    def __init__(self, params: Iterable[Any], defaults: Dict[str, Any]) -> None:
+        """`params`: an iterable of Tensors, which become one group, or of dicts, one group each
+        (see add_param_group). `defaults`: the value of every hyperparameter, for the groups
+        that do not set it themselves."""
+        self._check_hyperparameters(defaults)
+        self.defaults: Dict[str, Any] = dict(defaults)
+        self.param_groups: List[Dict[str, Any]] = []
+        self.state: Dict[Tensor, Dict[str, Any]] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 "params should be an iterable of Tensors, such as model.parameters() or [w, b]; "
-                f"got a single Tensor of shape {params.shape}. Wrap it in a list: [w]"
-            )
+                f"got a single Tensor of shape {params.shape}. Wrap it in a list: [w]")
         try:
             iterator = iter(params)
         except TypeError:
             raise TypeError(
-                "params should be an iterable of Tensors, such as model.parameters() or [w, b]; "
-                f"got {type(params).__name__}"
+                "params should be an iterable of Tensors, such as model.parameters() or [w, b], "
+                f"or a list of dicts such as [{{'params': [w]}}]; got {type(params).__name__}"
             ) from None
         params = list(iterator)  # a generator can be read only once: keep what it gives
         if not params:
             raise ValueError(
                 "the optimizer got an empty parameter list: pass the Tensors it should update, "
-                "e.g. model.parameters() for a model that has layers, or [w, b]"
-            )
+                "e.g. model.parameters() for a model that has layers, or [w, b]")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]  # Tensors: one group, with every default
+        for group in params:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: Dict[str, Any]) -> None:
+        """Add a group: a dict with the key "params" (an iterable of Tensors, or one Tensor) and
+        any hyperparameters of its own, e.g. {"params": model.head.parameters(), "lr": 0.01}.
+
+        Raise, with a message that says what was wrong and what to pass instead:
+          - TypeError if `param_group` is not a dict; name its type;
+          - KeyError if it has no key "params";
+          - TypeError if an item of its "params" is not a Tensor, or is a Tensor whose dtype is
+            not a float type (`p.dtype.kind != "f"`); name the position of the item and its type
+            or dtype;
+          - ValueError if a parameter is already in another group of this optimizer; the
+            message contains the words "more than one parameter group".
+        Keep the first occurrence of a parameter that appears more than once in the group.
+        Then make a new dict (leave the caller's alone): every key of `self.defaults`, replaced
+        by the group's own keys, with "params" the list of the group's Tensors. Check it with
+        `self._check_hyperparameters(group)` and append it to `self.param_groups`.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict such as {{'params': [w, b], "
+                            f"'lr': 0.01}}, but got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise KeyError("a parameter group needs the key 'params': {'params': [w, b], ...}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        in_other_groups = {p for group in self.param_groups for p in group["params"]}
         unique, seen = [], set()
         for index, p in enumerate(params):
             if not isinstance(p, Tensor):
@@ -73,24 +102,27 @@ class Optimizer:
             if p.dtype.kind != "f":
                 raise TypeError(f"params[{index}] has dtype {p.dtype}: only floating-point "
                                 "Tensors can be optimized; create it with dtype=np.float32")
+            if p in in_other_groups:
+                raise ValueError(f"some parameters appear in more than one parameter group: "
+                                 f"params[{index}] (shape {p.shape}) is in an earlier group "
+                                 "already; give each parameter to one group")
             if p not in seen:  # the same Tensor twice would be stepped twice
                 seen.add(p)
                 unique.append(p)
-        if not (_is_number(lr) and lr > 0):
-            raise ValueError(f"invalid learning rate lr={lr!r}: it must be a positive number, "
-                             "such as 0.01")
-        self.params: List[Tensor] = unique
-        self.lr = float(lr)
-        self.state: Dict[Tensor, Dict[str, Any]] = {}
+        group = {**self.defaults, **param_group, "params": unique}
+        self._check_hyperparameters(group)
+        self.param_groups.append(group)
 
     def zero_grad(self) -> None:
-        """Set `.grad` of every parameter to None, ready for the next backward pass.
+        """Set `.grad` of every parameter of every group to None, ready for the next backward
+        pass.
 
         None rather than zeros: it frees the memory, and `step()` skips a parameter whose
         gradient is None, as PyTorch does.
         """
-        for p in self.params:
-            p.grad = None
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place. Each subclass has its rule."""
@@ -98,6 +130,13 @@ class Optimizer:
                                   "subclass such as SGD, Adam or AdamW")
 
     # ----- given: what every step() needs ---------------------------------------------
+    def _check_hyperparameters(self, options: Dict[str, Any]) -> None:
+        """Raise a ValueError naming a hyperparameter of `options` (the defaults, or a group)
+        that is not allowed. Here: lr, a number >= 0; subclasses check their own as well."""
+        if "lr" in options and not (_is_number(options["lr"]) and options["lr"] >= 0):
+            raise ValueError(f"invalid learning rate lr={options['lr']!r}: it must be a number "
+                             ">= 0, such as 0.01")
+
     def _gradient(self, p: Tensor) -> Optional[np.ndarray]:
         """`p.grad` as a numpy array of p's shape and dtype, or None if p has no gradient.
 
@@ -114,15 +153,85 @@ class Optimizer:
                              f"{grad.shape}; they must be equal")
         return grad.data.astype(p.dtype, copy=False)  # a copy only if the dtypes differ
 
+    @property
+    def lr(self) -> float:
+        raise AttributeError(_NO_LR)
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        raise AttributeError(_NO_LR)
+
+    # ----- given: saving and loading, in PyTorch's layout --------------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """A snapshot of the optimizer: {"state": {index: {...}}, "param_groups": [{...,
+        "params": [indices]}]}, as in PyTorch. The parameters are numbered 0, 1, 2, ... in the
+        order of the groups; the snapshot holds their numbers, not the parameters (save those
+        with the model). Its arrays are numpy copies: later steps leave it as it was."""
+        number: Dict[Tensor, int] = {}
+        groups = []
+        for group in self.param_groups:
+            saved = {key: copy.deepcopy(value) for key, value in group.items() if key != "params"}
+            saved["params"] = [number.setdefault(p, len(number)) for p in group["params"]]
+            groups.append(saved)
+        state = {number[p]: copy.deepcopy(values) for p, values in self.state.items()}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Continue from a snapshot made by `state_dict()` of an optimizer whose groups have as
+        many parameters, of the same shapes: usually the same model, made again. Each group
+        takes the saved hyperparameters, each parameter its saved state (copies, in the
+        parameter's dtype); the optimizer keeps its own parameters. After loading, `step()`
+        continues exactly as the saved optimizer would have. Raises a ValueError, with PyTorch's
+        words, when the number of groups or their sizes differ, or a saved array does not have
+        its parameter's shape."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has a different number of parameter groups: "
+                             f"{len(saved_groups)}, this optimizer has {len(self.param_groups)}")
+        saved_sizes = [len(group["params"]) for group in saved_groups]
+        sizes = [len(group["params"]) for group in self.param_groups]
+        if saved_sizes != sizes:
+            raise ValueError(f"loaded state dict contains a parameter group that doesn't match "
+                             f"the size of optimizer's group: the saved groups hold {saved_sizes} "
+                             f"parameters, this optimizer's {sizes}")
+        parameter = {number: p for saved, group in zip(saved_groups, self.param_groups)
+                     for number, p in zip(saved["params"], group["params"])}
+        state: Dict[Tensor, Dict[str, Any]] = {}
+        for number, values in state_dict["state"].items():
+            if number not in parameter:
+                raise ValueError(f"loaded state dict has a state for parameter {number}, which "
+                                 "none of its parameter groups holds")
+            p = parameter[number]
+            state[p] = {}
+            for key, value in values.items():
+                if isinstance(value, np.ndarray):
+                    if value.shape != p.shape:
+                        raise ValueError(f"loaded state dict has {key!r} of shape {value.shape} "
+                                         f"for parameter {number}, whose shape is {p.shape}")
+                    state[p][key] = np.array(value, dtype=p.dtype)  # a copy, in p's dtype
+                else:
+                    state[p][key] = copy.deepcopy(value)
+        groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            options = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
+            groups.append({**self.defaults, **options, "params": group["params"]})
+            self._check_hyperparameters(groups[-1])
+        self.state, self.param_groups = state, groups
+
     def __repr__(self) -> str:
-        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
-        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+        groups = []
+        for group in self.param_groups:
+            settings = ", ".join(f"{key}={value!r}" for key, value in group.items() if key != "params")
+            count = len(group["params"])
+            groups.append(f"{count} parameter{'' if count == 1 else 's'}, {settings}")
+        return f"{type(self).__name__}({'; '.join(groups)})"
 
 
 # %% modules/06_optimizers/06_optimizers.ipynb, cell 11 (06-optimizers-sgd)
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay,
-    following PyTorch's `torch.optim.SGD`. For each parameter p whose gradient g is not None:
+    following PyTorch's `torch.optim.SGD`. For each group, with the group's lr, momentum,
+    weight_decay and nesterov, and each parameter p of the group whose gradient g is not None:
 
         g = g + weight_decay * p           if weight_decay != 0
         b = g (first step), then b = momentum * b + g           if momentum != 0
@@ -134,50 +243,54 @@ class SGD(Optimizer):
     Tensor([0.95, 1.95], dtype=float32)
     """
 
-    _hyperparameters = ("lr", "momentum", "weight_decay", "nesterov")
-
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(params, lr)
+        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
+                    "nesterov": nesterov}
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, options: Dict[str, Any]) -> None:
+        super()._check_hyperparameters(options)  # lr
+        momentum, weight_decay = options["momentum"], options["weight_decay"]
         if not (_is_number(momentum) and momentum >= 0):
             raise ValueError(f"invalid momentum={momentum!r}: use a number >= 0, such as 0.9 "
                              "(0 turns momentum off)")
         if not (_is_number(weight_decay) and weight_decay >= 0):
             raise ValueError(f"invalid weight_decay={weight_decay!r}: use a number >= 0, such as "
                              "1e-4 (0 turns it off)")
-        if nesterov and momentum == 0:
+        if options["nesterov"] and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, e.g. SGD(params, lr, momentum=0.9, "
                              "nesterov=True)")
-        self.momentum = float(momentum)
-        self.weight_decay = float(weight_decay)
-        self.nesterov = bool(nesterov)
 
     def step(self) -> None:
         """Move every parameter that has a gradient one SGD step, in place."""
-        for p in self.params:
-            g = self._gradient(p)
-            if g is None:
-                continue  # not used in this batch: leave p and its state alone
-            if self.weight_decay != 0:
-                g = g + self.weight_decay * p.data  # a new array: p.grad stays as it is
-            if self.momentum != 0:
-                state = self.state.setdefault(p, {})
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    # A new array (np.array copies): buf changes in place on later steps.
-                    buf = state["momentum_buffer"] = np.array(g)
-                else:
-                    buf *= self.momentum
-                    buf += g
-                g = g + self.momentum * buf if self.nesterov else buf
-            p.data -= self.lr * g
+        for group in self.param_groups:
+            lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                g = self._gradient(p)
+                if g is None:
+                    continue  # not used in this batch: leave p and its state alone
+                if weight_decay != 0:
+                    g = g + weight_decay * p.data  # a new array: p.grad stays as it is
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        # A new array (np.array copies): buf changes in place on later steps.
+                        buf = state["momentum_buffer"] = np.array(g)
+                    else:
+                        buf *= momentum
+                        buf += g
+                    g = g + momentum * buf if group["nesterov"] else buf
+                p.data -= lr * g
 
 
 # %% modules/06_optimizers/06_optimizers.ipynb, cell 15 (06-optimizers-adam)
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015), following PyTorch's `torch.optim.Adam`: running averages of
     the gradient (`exp_avg`, m) and of its square (`exp_avg_sq`, v), bias-corrected, give every
-    number its own step size. For each parameter p whose gradient g is not None, at its step t:
+    number its own step size. For each group, with the group's lr, betas, eps and weight_decay,
+    and each parameter p of the group whose gradient g is not None, at its step t:
 
         g = g + weight_decay * p           if weight_decay != 0 (L2; AdamW decouples it)
         m = beta1 * m + (1 - beta1) * g
@@ -185,12 +298,15 @@ class Adam(Optimizer):
         p = p - lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)     in place
     """
 
-    _hyperparameters = ("lr", "betas", "eps", "weight_decay")
-
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, options: Dict[str, Any]) -> None:
+        super()._check_hyperparameters(options)  # lr
+        betas, eps, weight_decay = options["betas"], options["eps"], options["weight_decay"]
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2
                 and all(_is_number(beta) and 0 <= beta < 1 for beta in betas)):
             raise ValueError(f"invalid betas={betas!r}: use two numbers in [0, 1), such as "
@@ -200,29 +316,27 @@ class Adam(Optimizer):
         if not (_is_number(weight_decay) and weight_decay >= 0):
             raise ValueError(f"invalid weight_decay={weight_decay!r}: use a number >= 0 "
                              "(0 turns it off)")
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
-        self.weight_decay = float(weight_decay)
 
     def step(self) -> None:
         """Move every parameter that has a gradient one Adam step, in place."""
-        for p in self.params:
-            g = self._gradient(p)
-            if g is None:
-                continue
-            if self.weight_decay != 0:
-                g = g + self.weight_decay * p.data  # L2: a new array, p.grad stays as it is
-            self._adam_update(p, g)
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = self._gradient(p)
+                if g is None:
+                    continue
+                if group["weight_decay"] != 0:
+                    g = g + group["weight_decay"] * p.data  # L2: a new array, p.grad stays
+                self._adam_update(p, g, group)
 
-    def _adam_update(self, p: Tensor, g: np.ndarray) -> None:
-        """One Adam update of `p` along the gradient `g` (weight decay already handled):
-        update p's step count and running averages in `self.state[p]`, correct their bias,
-        and subtract the step from `p.data` in place."""
+    def _adam_update(self, p: Tensor, g: np.ndarray, group: Dict[str, Any]) -> None:
+        """One Adam update of `p` along the gradient `g` (weight decay already handled), with
+        the lr, betas and eps of p's `group`: update p's step count and running averages in
+        `self.state[p]`, correct their bias, and subtract the step from `p.data` in place."""
         state = self.state.get(p)
         if state is None:
             state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
                                      "exp_avg_sq": np.zeros_like(p.data)}
-        beta1, beta2 = self.betas
+        beta1, beta2 = group["betas"]
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -231,10 +345,10 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * (g * g)
         # The bias corrections are numbers: fold them into a scalar and one division.
-        step_size = self.lr / (1 - beta1**t)
+        step_size = group["lr"] / (1 - beta1**t)
         denom = np.sqrt(v)
         denom /= math.sqrt(1 - beta2**t)
-        denom += self.eps
+        denom += group["eps"]
         p.data -= step_size * (m / denom)
 
 
@@ -244,17 +358,18 @@ class AdamW(Adam):
     `torch.optim.AdamW`: shrink each parameter by (1 - lr * weight_decay), then take Adam's
     step with the unchanged gradient."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01) -> None:
         super().__init__(params, lr, betas, eps, weight_decay)
 
     def step(self) -> None:
         """Decay, then move, every parameter that has a gradient, in place."""
-        for p in self.params:
-            g = self._gradient(p)
-            if g is None:
-                continue  # no gradient, no decay either (as in PyTorch)
-            if self.weight_decay != 0:
-                p.data *= 1 - self.lr * self.weight_decay
-            self._adam_update(p, g)
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = self._gradient(p)
+                if g is None:
+                    continue  # no gradient, no decay either (as in PyTorch)
+                if group["weight_decay"] != 0:
+                    p.data *= 1 - group["lr"] * group["weight_decay"]
+                self._adam_update(p, g, group)

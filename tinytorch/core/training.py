@@ -5,6 +5,7 @@ __all__ = ['accuracy', 'clip_grad_norm', 'LRScheduler', 'StepLR', 'CosineAnneali
 
 
 # %% modules/07_training/07_training.ipynb, cell 3 (07-training-imports)
+import copy
 import math
 import sys
 import time
@@ -69,13 +70,21 @@ def clip_grad_norm(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float)
     multiplied by max_norm / (norm + 1e-6), which keeps the direction of the step. Parameters
     whose .grad is None are skipped. Like torch.nn.utils.clip_grad_norm_.
 
-    Raises a ValueError if max_norm is negative.
+    Raises a ValueError if max_norm is negative, a TypeError if an item is not a Tensor or
+    has a .grad that is neither a Tensor nor None.
     """
     if max_norm < 0:
         raise ValueError(f"max_norm must be 0 or more, got {max_norm}: it is the largest gradient "
                          "norm to allow")
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for index, p in enumerate(parameters):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"clip_grad_norm takes Tensors, such as model.parameters(); item "
+                            f"{index} is a {type(p).__name__}")
+        if p.grad is not None and not isinstance(p.grad, Tensor):
+            raise TypeError(f"the .grad of parameter {index} (shape {p.shape}) is a "
+                            f"{type(p.grad).__name__}: a gradient must be a Tensor or None, so "
+                            "set it with p.grad = Tensor(array)")
     grads = [p.grad.data for p in parameters if p.grad is not None]
     # vdot of a float32 array accumulates in float32; float() then sums the parts in float64.
     total_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
@@ -88,41 +97,58 @@ def clip_grad_norm(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float)
 
 # %% modules/07_training/07_training.ipynb, cell 13 (07-training-schedulers)
 class LRScheduler:
-    """Base class: sets `optimizer.lr` from the number of epochs done, once per `step()`.
+    """Base class: sets the learning rate of every parameter group of `optimizer` from the
+    number of epochs done, once per `step()`, as PyTorch's `torch.optim.lr_scheduler`.
 
     Call `step()` once at the end of each epoch, after that epoch's optimizer steps, as in
-    PyTorch. Subclasses define `get_lr()`: the learning rate after `self.last_epoch` epochs.
+    PyTorch. Subclasses define `get_lr()`: the learning rates after `self.last_epoch` epochs,
+    one per group, each computed from that group's initial learning rate in `self.base_lrs`.
     """
 
     def __init__(self, optimizer: Any) -> None:
-        if not hasattr(optimizer, "lr"):
-            raise TypeError(f"a scheduler needs an optimizer with an attribute `lr`; "
-                            f"{type(optimizer).__name__} has none")
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"a scheduler needs an optimizer with param_groups, such as SGD or "
+                            f"Adam; {type(optimizer).__name__} has none")
         self.optimizer = optimizer
-        self.base_lr: float = float(optimizer.lr)  # lr_0: the learning rate at the start
-        self.last_epoch: int = 0                   # t: the number of epochs done
-        self._last_lr: List[float] = [self.base_lr]
+        # lr_0 of each group: the learning rates at the start.
+        self.base_lrs: List[float] = [group["lr"] for group in optimizer.param_groups]
+        self.last_epoch: int = 0  # t: the number of epochs done
+        self._last_lr: List[float] = list(self.base_lrs)
 
-    def get_lr(self) -> float:
+    def get_lr(self) -> List[float]:
         raise NotImplementedError(f"{type(self).__name__} must define get_lr()")
 
     def step(self) -> None:
-        """End an epoch: count it, then set the optimizer's learning rate for the next one."""
+        """End an epoch: count it, then set each group's learning rate for the next one."""
         self.last_epoch += 1
-        lr = self.get_lr()
-        self.optimizer.lr = lr
-        self._last_lr = [lr]
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> List[float]:
-        """The learning rate set by the last step (or the initial one), in a list as in PyTorch."""
+        """The learning rates set by the last step (or the initial ones), one per group, in a
+        new list, as in PyTorch."""
         return list(self._last_lr)
 
+    # ----- given: saving and resuming a schedule, as in PyTorch -----------------------------
+    def state_dict(self) -> Dict[str, Any]:
+        """A copy of everything the scheduler knows except the optimizer (which has its own
+        state_dict): base_lrs, last_epoch, the last learning rates and the settings."""
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Continue the schedule from a `state_dict()`: the next `step()` sets the learning rates
+        the saved scheduler would have set."""
+        self.__dict__.update(copy.deepcopy(state_dict))
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr[0]:.6g})"
+        rates = ", ".join(f"{lr:.6g}" for lr in self._last_lr)
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr=[{rates}])"
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rate by `gamma` every `step_size` epochs:
+    """Multiply the learning rate of every group by `gamma` every `step_size` epochs:
     lr = base_lr * gamma ** (last_epoch // step_size). Like torch.optim.lr_scheduler.StepLR."""
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
@@ -132,12 +158,13 @@ class StepLR(LRScheduler):
         self.step_size = step_size
         self.gamma = float(gamma)
 
-    def get_lr(self) -> float:
-        return self.base_lr * self.gamma ** (self.last_epoch // self.step_size)
+    def get_lr(self) -> List[float]:
+        factor = self.gamma ** (self.last_epoch // self.step_size)
+        return [base_lr * factor for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Half a cosine from base_lr down to eta_min over T_max epochs:
+    """Half a cosine from each group's base_lr down to eta_min over T_max epochs:
     lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * last_epoch / T_max)) / 2.
     Like torch.optim.lr_scheduler.CosineAnnealingLR, it climbs back up after T_max epochs."""
 
@@ -148,9 +175,9 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = T_max
         self.eta_min = float(eta_min)
 
-    def get_lr(self) -> float:
+    def get_lr(self) -> List[float]:
         cosine = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
-        return self.eta_min + (self.base_lr - self.eta_min) * cosine
+        return [self.eta_min + (base_lr - self.eta_min) * cosine for base_lr in self.base_lrs]
 
 
 # %% modules/07_training/07_training.ipynb, cell 16 (07-training-progress-bar)
@@ -380,7 +407,7 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.max_grad_norm is not None:
-            clip_grad_norm(self.optimizer.params, self.max_grad_norm)
+            clip_grad_norm(self.model.parameters(), self.max_grad_norm)
         self.optimizer.step()
         return loss.item(), outputs
 
@@ -419,7 +446,7 @@ class Trainer:
         the scheduler (if any). Prints one progress line per epoch unless progress=False.
 
         Returns self.history, a dict of lists with one entry per epoch: "epoch", "lr" (the
-        learning rate the epoch used), "time" (seconds), "train_loss", "train_<metric>", and
+        learning rate the epoch used, of the first parameter group), "time" (seconds), "train_loss", "train_<metric>", and
         with val_batches "val_loss", "val_<metric>". Calling fit again continues the history.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -431,7 +458,7 @@ class Trainer:
         last = self.epoch + epochs
         for _ in range(epochs):
             self.epoch += 1
-            lr = self.optimizer.lr
+            lr = self.optimizer.param_groups[0]["lr"]
             start = time.perf_counter()
             bar = ProgressBar(_length(train_batches), f"epoch {self.epoch}/{last}", enabled=progress)
             train = self.train_epoch(train_batches, bar)
