@@ -111,6 +111,14 @@ MUTATIONS = [
              "shifted = x.data\n            shifted -= x.data.max(axis=self.dim, keepdims=True)",
              "subtracts the max in place, changing the caller's tensor (softmax is shift-invariant, "
              "so its values alone do not show it)"),
+    Mutation("02-activations-test-log-softmax", "02-activations-log-softmax",
+             "result = shifted - np.log(np.exp(shifted).sum(axis=self.dim, keepdims=True))",
+             "exps = np.exp(shifted)\n"
+             "            result = np.log(exps / exps.sum(axis=self.dim, keepdims=True))",
+             "log of the stable softmax: a probability that underflows to 0 gives log(0) = -inf"),
+    Mutation("02-activations-test-log-softmax", "02-activations-log-softmax",
+             "shifted = x.data - x.data.max(axis=self.dim, keepdims=True)", "shifted = x.data",
+             "forgets to subtract the max before exp, which overflows for large logits"),
     # ----- 03 layers -------------------------------------------------------------------------
     Mutation("03-layers-test-module-parameters", "03-layers-module",
              "            if id(module) in seen:\n                return\n", "",
@@ -462,8 +470,8 @@ MUTATIONS = [
              "returns the transposed product as it is: right numbers, but not the C-contiguous "
              "array Step 2 asks for"),
     Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
-             "stride: _Pair = 1, padding: _Pair = 0, bias: bool = True",
-             "stride: _Pair = 1, padding: _Pair = 1, bias: bool = True",
+             "stride: _Pair = 1, padding: Union[_Pair, str] = 0, bias: bool = True,",
+             "stride: _Pair = 1, padding: Union[_Pair, str] = 1, bias: bool = True,",
              "a default padding of 1 instead of PyTorch's 0"),
     Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
              "generator = _generator(rng)", "generator = _generator(0 if rng is None else rng)",

@@ -147,6 +147,100 @@ def test_conv2d_values_and_gradients_match_torch(case):
         np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
+# ----- PyTorch's padding words: "same" and "valid" -------------------------------------------
+
+SAME_KERNELS = [(1, 1), (3, 3), (2, 2), (4, 3), (2, 5), (5, 4)]
+SAME_IDS = [f"{kh}x{kw}" for kh, kw in SAME_KERNELS]
+
+
+def same_inputs(kernel, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3) + kernel),
+            rng.standard_normal(4))
+
+
+def torch_same_padded(x, kernel):
+    """x padded as PyTorch pads for "same": k - 1 zeros, the odd one at the bottom (right)."""
+    (kh, kw) = kernel
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    return np.pad(x, ((0, 0), (0, 0), (top, kh - 1 - top), (left, kw - 1 - left)))
+
+
+@pytest.mark.parametrize("kernel", SAME_KERNELS, ids=SAME_IDS)
+def test_same_padding_keeps_the_size_with_the_extra_zero_at_the_bottom_right(kernel):
+    x, w, b = same_inputs(kernel, seed=20)
+    out = conv2d(f64(x, False), f64(w, False), f64(b, False), padding="same")
+    assert out.shape == (2, 4, 5, 6), f"padding='same' should keep 5 x 6, got {out.shape}"
+    np.testing.assert_allclose(out.data, conv_loops(torch_same_padded(x, kernel), w, b, 1, 0),
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 2), (4, 3)], ids=["3x3", "2x2", "4x3"])
+def test_same_padding_gradients_match_finite_differences(kernel):
+    x, w, b = same_inputs(kernel, seed=21)
+    grad_check(lambda x, w, b: conv2d(x, w, b, padding="same"), f64(x[:1]), f64(w), f64(b),
+               what=f"conv2d padding='same', kernel {kernel}")
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's note on its copy
+@pytest.mark.parametrize("kernel", SAME_KERNELS, ids=SAME_IDS)
+def test_same_and_valid_padding_match_torch_values_and_gradients(kernel):
+    torch = needs_torch()
+    x, w, b = same_inputs(kernel, seed=22)
+    for padding in ("same", "valid"):
+        ours = [f64(x), f64(w), f64(b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = conv2d(*ours, padding=padding)
+        expected = torch.nn.functional.conv2d(*theirs, padding=padding)
+        assert out.shape == tuple(expected.shape)
+        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-10)
+        upstream = np.random.default_rng(23).standard_normal(out.shape)
+        out.backward(upstream)
+        expected.backward(torch.tensor(upstream))
+        for mine, reference in zip(ours, theirs):
+            np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_valid_padding_is_no_padding():
+    x, w, b = same_inputs((3, 2), seed=24)
+    np.testing.assert_array_equal(conv2d(f64(x, False), f64(w, False), f64(b, False), padding="valid").data,
+                                  conv2d(f64(x, False), f64(w, False), f64(b, False), padding=0).data)
+    assert Conv2d(3, 4, 3, padding="valid", rng=0)(Tensor(np.ones((1, 3, 5, 6)))).shape == (1, 4, 3, 4)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_conv2d_layer_with_same_padding_keeps_the_word_and_matches_torch():
+    conv = Conv2d(3, 4, (2, 3), padding="same", rng=0, dtype=np.float64)
+    assert conv.padding == "same" and "padding=same" in repr(conv), repr(conv)
+    x = np.random.default_rng(25).standard_normal((2, 3, 7, 6))
+    out = conv(f64(x, False))
+    assert out.shape == (2, 4, 7, 6)
+    torch = needs_torch()
+    theirs = torch.nn.Conv2d(3, 4, (2, 3), padding="same").double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(conv.weight.data))
+        theirs.bias.copy_(torch.from_numpy(conv.bias.data))
+    assert repr(theirs) == repr(conv), (repr(theirs), repr(conv))
+    np.testing.assert_allclose(out.data, theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("stride", [2, (1, 2), (2, 1)])
+def test_same_padding_with_a_stride_is_refused_as_torch_refuses_it(stride):
+    """torch.nn.Conv2d raises a ValueError, torch.nn.functional.conv2d a RuntimeError."""
+    with pytest.raises(ValueError, match="strided"):
+        Conv2d(1, 1, 3, stride=stride, padding="same")
+    with pytest.raises(RuntimeError, match="strided"):
+        conv2d(Tensor(np.ones((1, 1, 6, 6))), Tensor(np.ones((1, 1, 3, 3))), stride=stride, padding="same")
+
+
+@pytest.mark.parametrize("word", ["SAME", "full", ""])
+def test_other_padding_words_are_refused(word):
+    with pytest.raises(ValueError, match="padding"):
+        Conv2d(1, 1, 3, padding=word)
+    with pytest.raises(RuntimeError, match="padding"):
+        conv2d(Tensor(np.ones((1, 1, 6, 6))), Tensor(np.ones((1, 1, 3, 3))), padding=word)
+
+
 def test_conv2d_in_float32_gives_float32_results_and_gradients():
     rng = np.random.default_rng(6)
     x = Tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)

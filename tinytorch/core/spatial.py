@@ -63,6 +63,33 @@ def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
     return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
 
 
+def _check_padding_string(padding: str, stride: Tuple[int, int], who: str, error: type) -> None:
+    """PyTorch's padding words: "valid" (no padding) and "same" (the output keeps the input's
+    height and width), "same" with stride 1 only. Anything else raises `error`, the error type
+    PyTorch raises there: ValueError from the layer Conv2d, RuntimeError from the function conv2d."""
+    if padding not in ("valid", "same"):
+        raise error(f"{who}: invalid padding string {padding!r}: the padding is 'valid', 'same', "
+                    f"a number of pixels or a pair (height, width) of them")
+    if padding == "same" and stride != (1, 1):
+        raise error(f"{who}: padding='same' is not supported for strided convolutions (stride "
+                    f"{stride}): a stride shrinks the output whatever the padding; give the "
+                    f"padding as a number, e.g. kernel_size // 2")
+
+
+def _same_padding(kernel_size: Tuple[int, int]) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    """padding="same" for a stride of 1 as (padding, cut): pad `padding` = k // 2 zeros on each
+    side, then drop the first `cut` rows (columns) of the output.
+
+    A kernel of k pixels needs k - 1 zeros in all. For an odd k that is (k - 1) / 2 on each side
+    and nothing to cut. For an even k, PyTorch puts k/2 - 1 zeros at the top (left) and k/2 at
+    the bottom (right); k/2 on both sides gives one more output row whose first row is the only
+    one that saw the extra zero at the top, so cutting it gives exactly PyTorch's result.
+    """
+    padding = (kernel_size[0] // 2, kernel_size[1] // 2)
+    cut = (1 - kernel_size[0] % 2, 1 - kernel_size[1] % 2)
+    return padding, cut
+
+
 def conv_output_size(size: Tuple[int, int], kernel_size: Tuple[int, int],
                      stride: Tuple[int, int], padding: Tuple[int, int],
                      who: str = "conv2d") -> Tuple[int, int]:
@@ -111,7 +138,7 @@ def im2col(x: np.ndarray, kernel_size: _Pair, stride: _Pair = 1, padding: _Pair 
 
 # %% modules/09_spatial/09_spatial.ipynb, cell 14 (09-spatial-conv2d)
 def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair = 1,
-           padding: _Pair = 0) -> Tensor:
+           padding: Union[_Pair, str] = 0) -> Tensor:
     """2-D convolution of a batch of images, like torch.nn.functional.conv2d.
 
     x: (N, C, H, W); weight: (O, C, kh, kw); bias: (O,) or None. Returns a Tensor of shape
@@ -120,6 +147,9 @@ def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair 
     (im2col and one matmul per chunk), recorded as the operation "conv2d" with inputs
     (x, weight, bias) (or (x, weight) without bias) and saved stride and padding (pairs).
     The result's array is C-contiguous.
+
+    padding may also be "valid" (0) or "same" (the output keeps H and W; stride 1 only, else a
+    RuntimeError as in PyTorch; an even kernel gets its extra zero at the bottom and right).
 
     Raises a ValueError that names both numbers when x's channels differ from the weight's.
     """
@@ -131,7 +161,16 @@ def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair 
     if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (n_out,)):
         raise ValueError(f"conv2d: bias must be None or a Tensor of shape ({n_out},), one number "
                          f"per output channel, got {getattr(bias, 'shape', type(bias).__name__)}")
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding", minimum=0)
+    stride = _pair(stride, "stride")
+    if isinstance(padding, str):  # PyTorch's padding words, turned into numbers
+        _check_padding_string(padding, stride, "conv2d", RuntimeError)
+        if padding == "valid":
+            padding = 0
+        else:
+            padding, cut = _same_padding((kh, kw))
+            if cut != (0, 0):  # an even kernel: one zero more at the bottom (right) than at the top (left)
+                return conv2d(x, weight, bias, stride, padding)[:, :, cut[0]:, cut[1]:]
+    padding = _pair(padding, "padding", minimum=0)
     out_h, out_w = conv_output_size(x.shape[2:], (kh, kw), stride, padding)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
@@ -238,11 +277,14 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _Pair,
-                 stride: _Pair = 1, padding: _Pair = 0, bias: bool = True, rng: Any = None,
-                 dtype: Any = np.float32) -> None:
+                 stride: _Pair = 1, padding: Union[_Pair, str] = 0, bias: bool = True,
+                 rng: Any = None, dtype: Any = np.float32) -> None:
         """Check the arguments (given), then create `weight` (out_channels, in_channels, kh, kw)
         and `bias` (out_channels,) or None, uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] with
-        fan_in = in_channels * kh * kw, drawn in that order from _generator(rng)."""
+        fan_in = in_channels * kh * kw, drawn in that order from _generator(rng).
+
+        padding is a number, a pair, "valid" or "same" (kept as the word, as PyTorch keeps it;
+        "same" with a stride other than 1 is a ValueError, as in PyTorch)."""
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not _is_int(value) or value < 1:
@@ -250,7 +292,11 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size")
         self.stride = _pair(stride, "Conv2d: stride")
-        self.padding = _pair(padding, "Conv2d: padding", minimum=0)
+        if isinstance(padding, str):
+            _check_padding_string(padding, self.stride, "Conv2d", ValueError)
+            self.padding: Union[Tuple[int, int], str] = padding
+        else:
+            self.padding = _pair(padding, "Conv2d: padding", minimum=0)
         generator = _generator(rng)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(self.in_channels * kh * kw)
