@@ -3,7 +3,8 @@
     python milestones/04_cnn.py                      # the bundled 8x8 digits (offline, seconds)
     python milestones/04_cnn.py --dataset cifar10    # CIFAR-10, 32x32 colour (download it first)
 
-Options: --epochs N, --batch-size N, --lr X, --seed N, --out FOLDER (see --help).
+Options: --epochs N, --batch-size N, --lr X, --seed N, --out FOLDER, --checkpoint PATH
+(see --help).
 
 An MLP sees an image as a row of unrelated numbers. A convolution slides one small filter
 (3x3 here) over the whole image, so a stroke or an edge is recognised wherever it is, with
@@ -35,7 +36,11 @@ two: `OPENBLAS_NUM_THREADS=2 python milestones/04_cnn.py --dataset cifar10`), so
 40 minutes for the 20 epochs. If the data are missing and cannot be downloaded, the script
 stops with a message that says where to put the files.
 
-Output: one progress line per epoch, then the final line, e.g.
+Checkpoint: as in Milestone 03, the trained network's state_dict() is saved with np.savez to
+--checkpoint (default: 04_cnn_<dataset>.npz in --out, written atomically), reloaded with
+np.load(..., allow_pickle=False) into a freshly built network, and evaluated again.
+
+Output: one progress line per epoch, the checkpoint line, then the final line, e.g.
 `test accuracy: 99.2% (361/364) on the held-out digits`, and two figures in --out:
 04_cnn_<dataset>_curves.png (loss and accuracy per epoch, training and validation) and
 04_cnn_<dataset>_predictions.png (test images with their true and predicted classes).
@@ -44,8 +49,9 @@ Output: one progress line per epoch, then the final line, e.g.
 from __future__ import annotations
 
 # common first: it chooses the number of BLAS threads, which must happen before numpy loads.
-from common import (SPLIT_SEED, Timer, digits_split, load_downloaded, parse_args, plot_curves,
-                    plot_image_predictions, predict, report, stratified_split)
+from common import (SPLIT_SEED, Timer, add_checkpoint_option, check_checkpoint, digits_split,
+                    load_downloaded, parse_args, plot_curves, plot_image_predictions, predict,
+                    report, stratified_split)
 
 from tinytorch import (Adam, Conv2d, CosineAnnealingLR, CrossEntropyLoss, Dropout, Flatten, Linear, MaxPool2d,
                        ReLU, Sequential, Tensor, Trainer)
@@ -91,7 +97,8 @@ def load(dataset: str, download: bool = True) -> dict:
         data = digits_split()
         for split in ("train", "val", "test"):
             data[f"x_{split}"] = data[f"x_{split}"][:, None]  # one channel: (N, 1, 8, 8)
-        data.update(what="the held-out digits", classes=None, model=digits_cnn(), transform=None)
+        data.update(what="the held-out digits", classes=None, model=digits_cnn(), build=digits_cnn,
+                    transform=None)
         return data
     x_train, y_train, x_test, y_test = load_downloaded("cifar10", download)
     raw_test = x_test.copy()  # for the figure
@@ -105,6 +112,7 @@ def load(dataset: str, download: bool = True) -> dict:
     return {"x_train": x_train[train], "y_train": y_train[train], "x_val": x_train[val],
             "y_val": y_train[val], "x_test": x_test, "y_test": y_test, "raw_test": raw_test,
             "what": "the CIFAR-10 test set", "classes": CIFAR10_CLASSES, "model": cifar10_cnn(),
+            "build": cifar10_cnn,
             "transform": Compose([RandomCrop(32, padding=4), RandomHorizontalFlip()])}
 
 
@@ -120,6 +128,7 @@ def main(argv=None) -> None:
         parser.add_argument("--no-download", action="store_true",
                             help="cifar10: use only the files already in datasets/cifar10/, "
                                  "never the network")
+        add_checkpoint_option(parser, "04_cnn")
 
     args = parse_args(__doc__, argv, options)
     settings = SETTINGS[args.dataset]
@@ -153,6 +162,8 @@ def main(argv=None) -> None:
     plot_image_predictions(data.get("raw_test", data["x_test"]), data["y_test"], predicted,
                            args.out / f"{name}_predictions.png", f"Milestone 04: the CNN on {data['what']}",
                            class_names=data["classes"])
+    check_checkpoint(model, data["build"], args.checkpoint or args.out / f"{name}.npz", data["x_test"],
+                     data["y_test"], predicted, batch_size=500)
     report(predicted, data["y_test"], data["what"])
 
 

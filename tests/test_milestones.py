@@ -21,6 +21,8 @@ from course.notebooks import ROOT
 
 MILESTONES = ROOT / "milestones"
 ACCURACY_LINE = re.compile(r"^test accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (.+)$", re.MULTILINE)
+CHECKPOINT_LINE = re.compile(r"^checkpoint: saved (.+) \([\d,]+ bytes\) and reloaded into a new model: "
+                             r"test accuracy (\d+\.\d)% \((\d+)/(\d+)\), (.+)$", re.MULTILINE)
 
 
 def run_milestone(script: str, out, *args: str, env: dict | None = None, timeout: float = 180):
@@ -102,17 +104,60 @@ def test_digits_split_is_fixed_stratified_and_disjoint(monkeypatch):
     assert not rows["test"] & (rows["train"] | rows["val"]), "a test image is also a training image"
 
 
-@pytest.mark.parametrize("script, target", [("03_mlp.py", 0.97), ("04_cnn.py", 0.98)],
+@pytest.mark.parametrize("script, target, checkpoint", [("03_mlp.py", 0.97, None),
+                                                        ("04_cnn.py", 0.98, "new/cnn.npz")],
                          ids=["mlp", "cnn"])
-def test_digits_milestone_reaches_its_target_on_the_held_out_digits(script, target, tmp_path):
-    process = run_milestone(script, tmp_path)
+def test_digits_milestone_reaches_its_target_on_the_held_out_digits(script, target, checkpoint, tmp_path):
+    """...and saves its model, which reloaded into a new model scores the same (issue 14): at
+    the default path (mlp) and at a --checkpoint PATH in a folder that does not exist yet (cnn)."""
+    name = script.removesuffix(".py")
+    args = () if checkpoint is None else ("--checkpoint", str(tmp_path / checkpoint))
+    process = run_milestone(script, tmp_path, *args)
     accuracy, correct, total, what = finished(process)
     assert what == "the held-out digits"
     assert total >= 0.2 * 1797, f"only {total} test images: the held-out set must be >= 20% of 1797"
     assert accuracy >= target, (f"{script} reached {accuracy:.1%} ({correct}/{total}) on the held-out "
                                 f"digits, target >= {target:.0%}")
-    name = script.removesuffix(".py")
     assert_figures(tmp_path, f"{name}_digits_curves.png", f"{name}_digits_predictions.png")
+
+    saved = tmp_path / (checkpoint or f"{name}_digits.npz")
+    found = CHECKPOINT_LINE.findall(process.stdout)
+    assert len(found) == 1, f"expected one `checkpoint: saved ...` line:\n{process.stdout[-2000:]}"
+    path, _, reloaded_correct, reloaded_total, verdict = found[0]
+    assert path == str(saved) and saved.is_file(), (f"the checkpoint should be at {saved}, "
+                                                    f"the line says {path}")
+    assert (int(reloaded_correct), int(reloaded_total)) == (correct, total), (
+        f"the reloaded model scored {reloaded_correct}/{reloaded_total}, the trained one {correct}/{total}")
+    assert verdict == "the same as the trained model", verdict
+    with np.load(saved, allow_pickle=False) as arrays:  # plain arrays, in the names PyTorch gives
+        assert arrays.files[:2] == ["0.weight", "0.bias"] and arrays["0.weight"].dtype == np.float32
+    leftovers = [p.name for p in saved.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers, f"temporary files left beside the checkpoint: {leftovers}"
+
+
+def test_a_checkpoint_is_replaced_whole_or_not_at_all(monkeypatch, tmp_path):
+    """save_checkpoint writes a temporary file and renames it over the old checkpoint: a save
+    that fails half-way (here: the disk fills after a few bytes) leaves the old file whole and
+    removes its temporary file."""
+    monkeypatch.syspath_prepend(str(MILESTONES))
+    from common import load_checkpoint, save_checkpoint
+
+    from tinytorch import Linear, Sequential
+    model = Sequential(Linear(3, 2, rng=0))
+    path = save_checkpoint(model, tmp_path / "model.npz")
+    before = path.read_bytes()
+
+    def full_disk(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(Sequential(Linear(3, 2, rng=1)), path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    monkeypatch.undo()
+    fresh = load_checkpoint(Sequential(Linear(3, 2, rng=2)), path)
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(fresh.parameters(), model.parameters()))
 
 
 # ----- MNIST and CIFAR-10, absent ---------------------------------------------------------------
