@@ -219,30 +219,34 @@ ALTERNATES = [
     Alternate(
         graded=LOSSES, cell="05-autograd-loss-rules", region=0,
         code='''
-            g_p = grad * 2.0 * (p - t) / p.size
+            g = _term_grad(grad, out, np.size(p - t))
+            g_p = np.multiply(2.0 * g, p - t)
             return g_p, np.negative(g_p)
         ''',
-        why="one expression, np.negative for the target"),
+        why="np.multiply and np.negative, the count from np.size"),
     Alternate(
         graded=LOSSES, cell="05-autograd-loss-rules", region=1,
         code='''
-            rows = probs.shape[0]
             onehot = np.zeros_like(probs)
-            onehot[np.arange(rows), labels] = 1
-            return (probs - onehot) * (grad / rows), None
+            np.put_along_axis(onehot, np.expand_dims(targets, axis), 1, axis=axis)
+            g = _term_grad(grad, out, targets.size)
+            if out.saved.get("reduction", "mean") == "none":
+                g = np.expand_dims(g, axis)
+            return (probs - onehot) * g, None
         ''',
-        why="builds the one-hot matrix and subtracts it (a new array; probs untouched)"),
+        why="fills the one-hot with np.put_along_axis; expands g only for reduction 'none'"),
     Alternate(
         graded=LOSSES, cell="05-autograd-loss-rules", region=2,
         code='''
             n = p.size
-            grad_p = (p - t) / np.maximum(p * (1 - p), 1e-12) * grad / n
+            g = _term_grad(grad, out, n)
+            grad_p = (p - t) / np.maximum(p * (1 - p), 1e-12) * g
             if not _wants_grad(target):
                 return grad_p, None
             with np.errstate(divide="ignore"):
                 log_p = np.maximum(np.log(p), -100)
                 log_q = np.maximum(np.log(1 - p), -100)
-            return grad_p, grad / n * (log_q - log_p)
+            return grad_p, g * (log_q - log_p)
         ''',
         why="returns early without the target's gradient; log(1 - p) instead of log1p"),
 ]

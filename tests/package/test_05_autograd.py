@@ -23,7 +23,8 @@ from tinytorch.core.tensor import AUTOGRAD, Tensor, wrap_result
 
 CONTRACT_OPS = ["add", "subtract", "multiply", "divide", "negative", "matmul", "reshape",
                 "transpose", "getitem", "sum", "mean", "max", "relu", "sigmoid", "tanh", "gelu",
-                "softmax", "mse_loss", "cross_entropy", "binary_cross_entropy"]
+                "softmax", "mse_loss", "cross_entropy", "binary_cross_entropy",
+                "power", "abs", "exp", "log", "sqrt", "clone", "min", "log_softmax"]
 
 
 # ----- the table of cases --------------------------------------------------------------------
@@ -61,6 +62,55 @@ def torch_f():
 LABELS = np.array([0, 3, 1, 3, 2])
 MASK = np.array([True, False, True])
 
+
+# ----- the losses with a reduction, recorded as the op contract says (independent of how Module
+# 04 writes them): numpy computes, wrap_result records op, inputs and saved.
+def log_softmax_numpy(z, axis):
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def reduce(terms, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction](terms)
+
+
+def cross_entropy(targets, reduction="mean"):
+    """Cross-entropy of logits (C,), (N, C) or (N, C, d1, ...) with integer targets (), (N,) or
+    (N, d1, ...), the classes along axis 0 for one sample and along axis 1 otherwise."""
+    targets = np.asarray(targets)
+
+    def forward(z):
+        axis = 0 if z.ndim == 1 else 1
+        log_p = log_softmax_numpy(z.data, axis)
+        terms = -np.take_along_axis(log_p, np.expand_dims(targets, axis), axis).squeeze(axis)
+        return wrap_result(reduce(terms, reduction), "cross_entropy", z, Tensor(targets),
+                           probs=np.exp(log_p), reduction=reduction)
+    return forward
+
+
+def mse(reduction):
+    return lambda p, t: wrap_result(reduce((p.data - t.data) ** 2, reduction), "mse_loss", p, t,
+                                    reduction=reduction)
+
+
+def bce(reduction):
+    def forward(p, t):
+        terms = -(t.data * np.maximum(np.log(p.data), -100) + (1 - t.data) * np.maximum(np.log1p(-p.data), -100))
+        return wrap_result(reduce(terms, reduction), "binary_cross_entropy", p, t, reduction=reduction)
+    return forward
+
+
+def torch_reduced(name, reduction, **kwargs):
+    return lambda *xs: getattr(torch_f(), name)(*xs, reduction=reduction, **kwargs)
+
+
+def labels_like(targets):
+    return lambda *xs: xs[0].new_tensor(np.asarray(targets)).long()
+
+
+LABELS_ND = np.array([[0, 2, 1], [3, 3, 0]])  # (N, d) = (2, 3) targets of (2, 4, 3) logits
+LABELS_ND2 = np.array([[[1, 0], [2, 2]]])     # (N, d1, d2) = (1, 2, 2) targets of (1, 3, 2, 2) logits
+
 CASES = [
     # element-wise arithmetic, with broadcasting and numbers on either side
     Case("a + b", lambda a, b: a + b, lambda a, b: a + b, normal((3, 4), (3, 4))),
@@ -95,9 +145,12 @@ CASES = [
     # shape operations and indexing
     Case("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), normal((2, 3, 2))),
     Case(".T", lambda x: x.T, lambda x: x.T, normal((2, 3))),
-    Case("transpose()", lambda x: x.transpose(), lambda x: x.permute(2, 1, 0), normal((2, 3, 4))),
-    Case("transpose(1, 0, 2)", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2), normal((2, 3, 4))),
-    Case("transpose(-1, 0, 1)", lambda x: x.transpose(-1, 0, 1), lambda x: x.permute(2, 0, 1), normal((2, 3, 4))),
+    Case(".T of 3-D", lambda x: x.T, lambda x: x.permute(2, 1, 0), normal((2, 3, 4))),
+    Case("permute(2, 0, 1)", lambda x: x.permute(2, 0, 1), lambda x: x.permute(2, 0, 1), normal((2, 3, 4))),
+    Case("permute(-1, 0, 1)", lambda x: x.permute(-1, 0, 1), lambda x: x.permute(-1, 0, 1), normal((2, 3, 4))),
+    Case("transpose(0, 1)", lambda x: x.transpose(0, 1), lambda x: x.transpose(0, 1), normal((2, 3, 4))),
+    Case("transpose(-1, 0)", lambda x: x.transpose(-1, 0), lambda x: x.transpose(-1, 0), normal((2, 3, 4))),
+    Case(".mT", lambda x: x.mT, lambda x: x.mT, normal((2, 3, 4))),
     Case("x[1]", lambda x: x[1], lambda x: x[1], normal((3, 4))),
     Case("x[1, 2]", lambda x: x[1, 2], lambda x: x[1, 2], normal((3, 4))),
     Case("x[1:, ::2]", lambda x: x[1:, ::2], lambda x: x[1:, ::2], normal((3, 4))),
@@ -135,6 +188,41 @@ CASES = [
          lambda z: torch_f().cross_entropy(z, z.new_tensor(2).long()), normal((4,))),
     Case("BinaryCrossEntropyLoss", BinaryCrossEntropyLoss(), lambda p, t: torch_f().binary_cross_entropy(p, t),
          probabilities((4, 3), (4, 3))),
+    # the math methods of Module 01
+    Case("a ** b", lambda a, b: a ** b, lambda a, b: a ** b, lambda rng: [rng.uniform(0.5, 2.0, (2, 3)), rng.standard_normal((2, 3))]),
+    Case("(3, 1) ** (2,)", lambda a, b: a.pow(b), lambda a, b: a.pow(b), lambda rng: [rng.uniform(0.5, 2.0, (3, 1)), rng.standard_normal(2)]),
+    Case("negative x ** [2, 3, -1]", lambda x: x ** np.array([2.0, 3.0, -1.0]),
+         lambda x: x ** x.new_tensor([2.0, 3.0, -1.0]), lambda rng: [-rng.uniform(0.5, 2.0, (3,))]),
+    Case("x ** 3", lambda x: x ** 3, lambda x: x ** 3, normal((2, 3))),
+    Case("2 ** x", lambda x: 2 ** x, lambda x: 2 ** x, normal((3,))),
+    Case("abs", lambda x: x.abs(), lambda x: x.abs(), normal((2, 3))),
+    Case("exp", lambda x: x.exp(), lambda x: x.exp(), normal((2, 3))),
+    Case("log", lambda x: x.log(), lambda x: x.log(), probabilities((2, 3))),
+    Case("sqrt", lambda x: x.sqrt(), lambda x: x.sqrt(), probabilities((2, 3))),
+    Case("clone() * x", lambda x: x.clone() * x, lambda x: x.clone() * x, normal((3,))),
+    Case("min()", lambda x: x.min(), lambda x: x.amin(), normal((2, 3))),
+    Case("min(axis=1)", lambda x: x.min(axis=1), lambda x: x.amin(dim=1), normal((2, 3, 4))),
+    Case("min(axis=(0, 2), keepdims)", lambda x: x.min(axis=(0, 2), keepdims=True), lambda x: x.amin(dim=(0, 2), keepdim=True), normal((2, 3, 4))),
+    Case("log_softmax", lambda x: wrap_result(log_softmax_numpy(x.data, -1), "log_softmax", x, axis=-1),
+         lambda x: x.log_softmax(-1), normal((3, 5))),
+    Case("log_softmax(axis=0)", lambda x: wrap_result(log_softmax_numpy(x.data, 0), "log_softmax", x, axis=0),
+         lambda x: x.log_softmax(0), normal((3, 4, 2))),
+    # the losses with each reduction, and cross-entropy over (N, C, d1, ...) logits
+    *[Case(f"mse_loss, {r}", mse(r), torch_reduced("mse_loss", r), normal((4, 3), (4, 3)))
+      for r in ("mean", "sum", "none")],
+    *[Case(f"binary_cross_entropy, {r}", bce(r), torch_reduced("binary_cross_entropy", r), probabilities((4, 3), (4, 3)))
+      for r in ("mean", "sum", "none")],
+    *[Case(f"cross_entropy (N, C), {r}", cross_entropy(LABELS, r),
+           lambda z, r=r: torch_f().cross_entropy(z, labels_like(LABELS)(z), reduction=r), normal((5, 4)))
+      for r in ("mean", "sum", "none")],
+    *[Case(f"cross_entropy (N, C, d), {r}", cross_entropy(LABELS_ND, r),
+           lambda z, r=r: torch_f().cross_entropy(z, labels_like(LABELS_ND)(z), reduction=r), normal((2, 4, 3)))
+      for r in ("mean", "sum", "none")],
+    Case("cross_entropy (N, C, d1, d2), mean", cross_entropy(LABELS_ND2),
+         lambda z: torch_f().cross_entropy(z, labels_like(LABELS_ND2)(z)), normal((1, 3, 2, 2))),
+    *[Case(f"cross_entropy (C,), {r}", cross_entropy(2, r),
+           lambda z, r=r: torch_f().cross_entropy(z, labels_like(2)(z), reduction=r), normal((4,)))
+      for r in ("mean", "sum", "none")],
     Case("BinaryCrossEntropyLoss(Sigmoid(x))", lambda x: BinaryCrossEntropyLoss()(Sigmoid()(x), Tensor([[1.0], [0.0], [1.0]])),
          lambda x: torch_f().binary_cross_entropy(x.sigmoid(), x.new_tensor([[1.0], [0.0], [1.0]])), normal((3, 1))),
 ]
@@ -214,6 +302,80 @@ def test_max_shares_the_gradient_among_ties_like_torch_amax():
     x.grad = None
     x.max().backward()
     np.testing.assert_allclose(x.grad.data, [[0, 0, 0], [0, 0.5, 0.5]])
+
+
+def test_min_shares_the_gradient_among_ties_like_torch_amin_and_min_without_dim():
+    x = Tensor([[2.0, 2.0, 3.0], [0.0, 5.0, 0.0]], dtype=np.float64, requires_grad=True)
+    x.min(axis=1).backward(np.array([1.0, 4.0]))
+    np.testing.assert_allclose(x.grad.data, [[0.5, 0.5, 0.0], [2.0, 0.0, 2.0]])
+    x.grad = None
+    x.min().backward()  # torch.min(x) without a dim splits the gradient evenly too
+    np.testing.assert_allclose(x.grad.data, [[0, 0, 0], [0.5, 0, 0.5]])
+
+
+POWER_EDGES = [  # (base, exponent, gradient of the base, of the exponent), as PyTorch 2.13 gives them
+    (0.0, 0.0, 0.0, 0.0),        # 0 ** 0 = 1: both 0
+    (0.0, 2.0, 0.0, 0.0),        # 0 ** b for b > 0 is 0 for every b: the exponent gets 0, not 0 * -inf
+    (0.0, 0.5, np.inf, 0.0),
+    (0.0, -1.0, -np.inf, -np.inf),
+    (-2.0, 2.0, -4.0, np.nan),   # the log of a negative base
+    (-2.0, 0.5, np.nan, np.nan),
+    (2.0, 0.0, 0.0, np.log(2.0)),  # x ** 0 is 1 for every x: the base gets 0
+]
+
+
+@pytest.mark.parametrize("base, exponent, grad_base, grad_exponent", POWER_EDGES,
+                         ids=[f"{b} ** {e}" for b, e, *_ in POWER_EDGES])
+def test_power_at_its_edges_gives_what_torch_gives(base, exponent, grad_base, grad_exponent):
+    a = Tensor([base], dtype=np.float64, requires_grad=True)
+    b = Tensor([exponent], dtype=np.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        out = a ** b
+    with np.errstate(all="raise"):  # the rule itself must not warn
+        out.backward(np.ones(1))
+    np.testing.assert_array_equal(a.grad.data, [grad_base], err_msg=f"{base} ** {exponent}: the base's gradient")
+    np.testing.assert_array_equal(b.grad.data, [grad_exponent], err_msg=f"{base} ** {exponent}: the exponent's gradient")
+
+
+def test_power_with_a_constant_keeps_float32():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    for out in (x ** 2, 2 ** x, x.pow(0.5), x ** np.arange(2), np.arange(1, 3) ** x):
+        grads = BACKWARD_RULES["power"](np.ones(2, dtype=np.float32), out)
+        assert all(g is None or g.dtype == np.float32 for g in grads), f"power turned float32 into {[g.dtype for g in grads if g is not None]}"
+
+
+@pytest.mark.parametrize("method, x, expected", [
+    ("abs", [-1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]),  # 0 at the corner, as in PyTorch
+    ("log", [0.0, -1.0, 2.0], [np.inf, -1.0, 0.5]),
+    ("sqrt", [0.0, -1.0, 4.0], [np.inf, np.nan, 0.25]),
+], ids=["abs", "log", "sqrt"])
+def test_math_rules_at_their_edges_give_what_torch_gives(method, x, expected):
+    x = Tensor(x, dtype=np.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        out = getattr(x, method)()
+    with np.errstate(all="raise"):
+        out.backward(np.ones(3))
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_over_positions_is_softmax_minus_onehot_per_target(reduction):
+    z = Tensor(np.random.default_rng(5).standard_normal((2, 4, 3)), dtype=np.float64, requires_grad=True)
+    out = cross_entropy(LABELS_ND, reduction)(z)
+    assert out.shape == (() if reduction != "none" else LABELS_ND.shape)
+    upstream = np.full(out.shape, 2.0)
+    out.backward(upstream)
+    softmax = np.exp(log_softmax_numpy(z.data, 1))
+    onehot = np.moveaxis(np.eye(4)[LABELS_ND], -1, 1)
+    scale = 2.0 / LABELS_ND.size if reduction == "mean" else 2.0  # "mean" divides by the number of targets
+    np.testing.assert_allclose(z.grad.data, (softmax - onehot) * scale)
+
+
+def test_a_loss_without_a_saved_reduction_is_a_mean():
+    """Rules read out.saved.get("reduction", "mean"): a loss recorded without one is a mean."""
+    p = Tensor([[0.5, 1.0]], dtype=np.float64, requires_grad=True)
+    wrap_result(np.mean((p.data - 1.0) ** 2), "mse_loss", p, np.ones((1, 2))).backward()
+    np.testing.assert_allclose(p.grad.data, [[-0.5, 0.0]])
 
 
 def test_binary_cross_entropy_at_zero_and_one_matches_pytorch():

@@ -257,7 +257,58 @@ def grad_check(f: Callable[..., Tensor], *inputs: Any, what: str = "f", eps: flo
             )
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 26 (05-autograd-shape-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 26 (05-autograd-math-rules)
+# ----- given: the rules of Module 01's math methods -------------------------------------
+@backward_rule("power")
+def _power_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """out = a ** b, where either may be a constant: (grad * b * a**(b - 1), grad * out * log(a)),
+    each only if `_wants_grad` says it is needed. As in PyTorch: the base gets 0 where b == 0,
+    the exponent gets 0 where a == 0 and b >= 0, and NaN where a < 0."""
+    a, b = out.inputs
+    base = np.asarray(_value(a), dtype=out.dtype)  # constants in the result's dtype: float32 stays
+    exponent = np.asarray(_value(b), dtype=out.dtype)
+    grad_base = grad_exponent = None
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf and log(-2) NaN, as in PyTorch
+        if _wants_grad(a):
+            grad_base = np.where(exponent == 0, 0, grad * exponent * np.power(base, exponent - 1))
+        if _wants_grad(b):
+            grad_exponent = np.where((base == 0) & (exponent >= 0), 0, grad * out.data * np.log(base))
+    return grad_base, grad_exponent
+
+
+@backward_rule("abs")
+def _abs_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = |x|: grad * sign(x), which is 0 at x = 0 (as in PyTorch)."""
+    return (grad * np.sign(_value(out.inputs[0])),)
+
+
+@backward_rule("exp")
+def _exp_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = e**x: grad * out, the exponential being its own derivative."""
+    return (grad * out.data,)
+
+
+@backward_rule("log")
+def _log_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = log(x): grad / x (inf at x = 0, as in PyTorch)."""
+    with np.errstate(divide="ignore"):
+        return (grad / _value(out.inputs[0]),)
+
+
+@backward_rule("sqrt")
+def _sqrt_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = sqrt(x): grad / (2 * out) (inf at x = 0, as in PyTorch)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (grad / (2 * out.data),)
+
+
+@backward_rule("clone")
+def _clone_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = a copy of x: each element moves one for one with its original."""
+    return (grad,)
+
+
+# %% modules/05_autograd/05_autograd.ipynb, cell 29 (05-autograd-shape-rules)
 _BASIC_INDEX_TYPES = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
@@ -304,8 +355,8 @@ def _reshape_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
 
 @backward_rule("transpose")
 def _transpose_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
-    """out = x.transpose(axes): grad transposed by the inverse permutation of the saved axes
-    (a plain reversal when they are None)."""
+    """out = x.permute(axes) (or x.transpose(dim0, dim1), x.mT, x.T): grad transposed by the
+    inverse permutation of the saved axes (a plain reversal when they are None)."""
     axes = out.saved["axes"]
     if axes is None:
         return (np.transpose(grad),)
@@ -324,7 +375,7 @@ def _getitem_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (full,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 29 (05-autograd-reduction-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 32 (05-autograd-reduction-rules)
 def _expand_reduced(array: np.ndarray, out: Tensor) -> np.ndarray:
     """Put back, as length-1 axes, the axes that the reduction `out` removed from its input, so
     that `array` (of out's shape) broadcasts against the input."""
@@ -358,7 +409,14 @@ def _max_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (is_max * (_expand_reduced(grad, out) / ties),)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 32 (05-autograd-activation-rules)
+@backward_rule("min")
+def _min_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = x.min(axis, keepdims): given. Your max rule finds the elements equal to the result,
+    so it serves min as well: the minimal elements get the gradient, shared among ties."""
+    return _max_backward(grad, out)
+
+
+# %% modules/05_autograd/05_autograd.ipynb, cell 35 (05-autograd-activation-rules)
 _GELU_C = math.sqrt(2 / math.pi)  # the constant c of GELU's tanh approximation
 
 
@@ -400,42 +458,61 @@ def _softmax_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (y * (grad - (grad * y).sum(axis=out.saved["axis"], keepdims=True)),)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 35 (05-autograd-loss-rules)
+@backward_rule("log_softmax")
+def _log_softmax_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
+    """out = log_softmax(x, axis) = x - log(sum(exp(x), axis)): given.
+    grad - softmax(x) * sum(grad, axis, keepdims=True), where softmax(x) = exp(out)."""
+    softmax = np.exp(out.data)
+    return (grad - softmax * grad.sum(axis=out.saved["axis"], keepdims=True),)
+
+
+# %% modules/05_autograd/05_autograd.ipynb, cell 38 (05-autograd-loss-rules)
+def _term_grad(grad: np.ndarray, out: Tensor, n: int) -> np.ndarray:
+    """Given: the gradient that reaches each of the `n` terms of the loss `out`, from the
+    gradient `grad` of the loss itself, by its saved reduction: grad / n for "mean", grad for
+    "sum" (both 0-d), and grad for "none", where it already holds one gradient per term."""
+    if out.saved.get("reduction", "mean") == "mean":
+        return grad / n
+    return grad
+
+
 @backward_rule("mse_loss")
 def _mse_loss_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, np.ndarray]:
-    """out = mean((prediction - target)**2): (2/n) grad (prediction - target), and its negative."""
+    """out = the reduction of the terms (prediction - target)**2: 2 g (prediction - target) and
+    its negative, with g = _term_grad(grad, out, number of elements)."""
     prediction, target = out.inputs
     p = _value(prediction)
     t = np.asarray(_value(target), dtype=p.dtype)  # integer targets must not turn float32 into float64
     diff = p - t
-    grad_prediction = (2 / diff.size) * grad * diff
+    grad_prediction = 2 * _term_grad(grad, out, diff.size) * diff
     return grad_prediction, -grad_prediction
 
 
 @backward_rule("cross_entropy")
 def _cross_entropy_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, None]:
-    """out = mean over N rows of -log(probs[row, label]): (probs - onehot(labels)) * grad / N for
-    the logits, None for the labels."""
-    labels = _value(out.inputs[1])
+    """out = the reduction of the terms -log(probs[target]), one per target: for the logits,
+    (probs - onehot(targets)) times each target's g = _term_grad(grad, out, targets.size),
+    lined up along the class axis; None for the targets."""
+    targets = np.asarray(_value(out.inputs[1]))
     probs = out.saved["probs"]
-    n = probs.shape[0]
-    grad_logits = probs.copy()  # the forward pass keeps its probs: never change them
-    grad_logits[np.arange(n), labels] -= 1
-    grad_logits *= grad / n
-    return grad_logits, None
+    axis = 0 if probs.ndim == 1 else 1  # the class axis of logits (C,), (N, C) or (N, C, d1, ...)
+    onehot = np.moveaxis(np.eye(probs.shape[axis], dtype=probs.dtype)[targets], -1, axis)
+    g = np.broadcast_to(_term_grad(grad, out, targets.size), targets.shape)
+    return (probs - onehot) * np.expand_dims(g, axis), None
 
 
 @backward_rule("binary_cross_entropy")
 def _binary_cross_entropy_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """out = mean of -(t log p + (1 - t) log(1 - p)), logs clamped at -100: the gradient of p
-    (with PyTorch's 1e-12 guard), and of t only if `_wants_grad(target)`."""
+    """out = the reduction of the terms -(t log p + (1 - t) log(1 - p)), logs clamped at -100:
+    the gradient of p (with PyTorch's 1e-12 guard), and of t only if `_wants_grad(target)`;
+    both times g = _term_grad(grad, out, number of elements)."""
     probabilities, target = out.inputs
     p = _value(probabilities)
     t = np.asarray(_value(target), dtype=p.dtype)  # integer labels must not turn float32 into float64
-    scale = grad / p.size
-    grad_p = scale * (p - t) / np.maximum(p * (1 - p), 1e-12)
+    g = _term_grad(grad, out, p.size)
+    grad_p = g * (p - t) / np.maximum(p * (1 - p), 1e-12)
     grad_t = None
     if _wants_grad(target):
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped right away
-            grad_t = scale * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+            grad_t = g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
     return grad_p, grad_t
