@@ -3,7 +3,7 @@
 # behaves the same whatever a program imports first.
 
 from .core.tensor import as_array, Autograd, AUTOGRAD, wrap_result, Tensor, matmul_loops
-from .core.activations import Activation, ReLU, Sigmoid, Tanh, GELU, Softmax
+from .core.activations import Activation, ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, log_softmax
 from .core.layers import Module, manual_seed, Linear, Sequential, Dropout
 from .core.losses import Loss, MSELoss, logsumexp, CrossEntropyLoss, BinaryCrossEntropyLoss
 from .core.autograd import unbroadcast, BackwardRule, BACKWARD_RULES, backward_rule, topological_order, backward, no_grad, grad_check
@@ -12,4 +12,4 @@ from .core.training import accuracy, clip_grad_norm, LRScheduler, StepLR, Cosine
 from .data import loader as _data_loader
 from .core.spatial import conv_output_size, im2col, conv2d, col2im, conv2d_grad_input, Conv2d, max_pool2d, MaxPool2d, avg_pool2d, AvgPool2d, Flatten
 
-__all__ = ['AUTOGRAD', 'Activation', 'Adam', 'AdamW', 'ArrayBatches', 'Autograd', 'AvgPool2d', 'BACKWARD_RULES', 'BackwardRule', 'BinaryCrossEntropyLoss', 'Conv2d', 'CosineAnnealingLR', 'CrossEntropyLoss', 'Dropout', 'Flatten', 'GELU', 'LRScheduler', 'Linear', 'Loss', 'MSELoss', 'MaxPool2d', 'Module', 'Optimizer', 'ProgressBar', 'ReLU', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'StepLR', 'Tanh', 'Tensor', 'Trainer', 'accuracy', 'as_array', 'avg_pool2d', 'backward', 'backward_rule', 'batch_iterator', 'clip_grad_norm', 'col2im', 'conv2d', 'conv2d_grad_input', 'conv_output_size', 'grad_check', 'im2col', 'logsumexp', 'manual_seed', 'matmul_loops', 'max_pool2d', 'no_grad', 'topological_order', 'unbroadcast', 'wrap_result']
+__all__ = ['AUTOGRAD', 'Activation', 'Adam', 'AdamW', 'ArrayBatches', 'Autograd', 'AvgPool2d', 'BACKWARD_RULES', 'BackwardRule', 'BinaryCrossEntropyLoss', 'Conv2d', 'CosineAnnealingLR', 'CrossEntropyLoss', 'Dropout', 'Flatten', 'GELU', 'LRScheduler', 'Linear', 'LogSoftmax', 'Loss', 'MSELoss', 'MaxPool2d', 'Module', 'Optimizer', 'ProgressBar', 'ReLU', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'StepLR', 'Tanh', 'Tensor', 'Trainer', 'accuracy', 'as_array', 'avg_pool2d', 'backward', 'backward_rule', 'batch_iterator', 'clip_grad_norm', 'col2im', 'conv2d', 'conv2d_grad_input', 'conv_output_size', 'grad_check', 'im2col', 'log_softmax', 'logsumexp', 'manual_seed', 'matmul_loops', 'max_pool2d', 'no_grad', 'topological_order', 'unbroadcast', 'wrap_result']

@@ -54,4 +54,16 @@ ALTERNATES = [
             return wrap_result(e / np.sum(e, axis=axis, keepdims=True), "softmax", x, axis=self.dim)
         ''',
         why="np.max and np.sum functions, a new array for the division, its own error wording"),
+    Alternate(
+        graded=("02-activations-test-log-softmax",),
+        cell="02-activations-log-softmax",
+        region=0,
+        code='''
+            if self.dim >= x.ndim or self.dim < -x.ndim:
+                raise IndexError(f"no axis {self.dim} in a tensor of shape {x.shape}")
+            m = np.max(x.data, axis=self.dim, keepdims=True)
+            lse = m + np.log(np.sum(np.exp(x.data - m), axis=self.dim, keepdims=True))
+            return wrap_result(x.data - lse, "log_softmax", x, axis=self.dim)
+        ''',
+        why="log-sum-exp first (the maximum added back), then x - logsumexp; np functions"),
 ]

@@ -8,12 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from tinytorch.core.activations import GELU, Activation, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.activations import GELU, Activation, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, log_softmax
 from tinytorch.core.tensor import AUTOGRAD, Tensor
 
 ELEMENTWISE = [ReLU, Sigmoid, Tanh, GELU]
-ALL = ELEMENTWISE + [Softmax]
-OP_NAMES = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", GELU: "gelu", Softmax: "softmax"}
+ALL = ELEMENTWISE + [Softmax, LogSoftmax]
+OP_NAMES = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh", GELU: "gelu", Softmax: "softmax",
+            LogSoftmax: "log_softmax"}
 
 
 def reference(cls, x, axis=-1):
@@ -28,6 +29,9 @@ def reference(cls, x, axis=-1):
     if cls is GELU:
         return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     e = np.exp(x - x.max(axis=axis, keepdims=True))
+    if cls is LogSoftmax:
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - np.log(e.sum(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
@@ -150,7 +154,7 @@ def test_no_floating_point_warnings_at_extreme_inputs(cls, dtype):
     finfo = np.finfo(dtype)
     x = np.array([-finfo.max, -1e30, -1000.0, -100.0, -1.0, -finfo.tiny, 0.0,
                   finfo.tiny, 1.0, 100.0, 1000.0, 1e30, finfo.max], dtype=dtype)
-    if cls is Softmax:  # logits 2 * finfo.max apart are out of scope: x - max(x) itself overflows
+    if cls in (Softmax, LogSoftmax):  # logits 2 * finfo.max apart are out of scope: x - max(x) itself overflows
         x = x[1:-1]
     with np.errstate(all="raise"):  # overflow, nan, division by zero and underflow alike
         got = cls()(Tensor(x, dtype=dtype))
@@ -194,7 +198,7 @@ def test_each_activation_is_one_recorded_operation(cls):
     assert out.requires_grad, f"{name} of a tensor with requires_grad=True should require grad (use wrap_result)"
     assert out.op == OP_NAMES[cls], f"{name} should record op {OP_NAMES[cls]!r}, got {out.op!r}"
     assert len(out.inputs) == 1 and out.inputs[0] is x, f"{name} should record inputs (x,), got {out.inputs!r}"
-    expected = {"axis": -1} if cls is Softmax else {}
+    expected = {"axis": -1} if cls in (Softmax, LogSoftmax) else {}
     assert out.saved == expected, f"{name} should save {expected}, got saved={out.saved!r}"
 
 
@@ -276,6 +280,7 @@ def torch_function(cls):
         Tanh: torch.tanh,
         GELU: lambda t: F.gelu(t, approximate="tanh"),
         Softmax: lambda t: F.softmax(t, dim=-1),
+        LogSoftmax: lambda t: F.log_softmax(t, dim=-1),
     }[cls]
 
 
@@ -295,3 +300,78 @@ def test_softmax_matches_pytorch_along_each_axis(dim):
     x = sample((3, 4, 5), scale=5)
     theirs = torch.nn.Softmax(dim=dim)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(Softmax(dim=dim)(Tensor(x, dtype=np.float64)).data, theirs, rtol=1e-6, atol=1e-12)
+
+
+# ----- 0-d tensors, LogSoftmax ----------------------------------------------------------------
+
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_softmax_and_log_softmax_of_a_0d_tensor_as_pytorch(dim):
+    torch, _ = torch_function(Softmax)
+    for x in (3.5, -1e30):
+        for cls, fn in [(Softmax, torch.nn.Softmax(dim)), (LogSoftmax, torch.nn.LogSoftmax(dim))]:
+            got = cls(dim)(Tensor(x, dtype=np.float64))
+            expected = fn(torch.tensor(x, dtype=torch.float64))
+            assert got.shape == tuple(expected.shape) == () and got.dtype == np.float64
+            assert got.item() == expected.item(), f"{cls.__name__}({dim}) of {x}: {got.item()} != {expected.item()}"
+
+
+@pytest.mark.parametrize("cls", [Softmax, LogSoftmax], ids=lambda c: c.__name__)
+def test_a_0d_tensor_has_no_axis_1_as_in_pytorch(cls):
+    with pytest.raises(IndexError):
+        cls(dim=1)(Tensor(2.0))
+    with pytest.raises(IndexError):
+        cls(dim=-2)(Tensor(2.0))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2])
+def test_log_softmax_matches_pytorch_along_each_axis(dim):
+    torch, _ = torch_function(LogSoftmax)
+    x = sample((3, 4, 5), scale=40)
+    theirs = torch.nn.LogSoftmax(dim=dim)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(LogSoftmax(dim=dim)(Tensor(x, dtype=np.float64)).data, theirs, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(log_softmax(Tensor(x, dtype=np.float64), dim=dim).data, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_keeps_the_log_where_softmax_rounds_to_zero(dtype):
+    x = np.array([[0.0, -200.0, -1e4], [1e4, 0.0, -np.inf]], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = LogSoftmax()(Tensor(x, dtype=dtype)).data
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, [[0.0, -200.0, -1e4], [0.0, -1e4, -np.inf]])
+    with np.errstate(divide="ignore"):
+        assert np.log(Softmax()(Tensor(x, dtype=dtype)).data)[0, 2] == -np.inf  # why log(Softmax) will not do
+
+
+def test_log_softmax_is_the_log_of_softmax_where_that_is_safe():
+    x = Tensor(sample((6, 5)), dtype=np.float64)
+    np.testing.assert_allclose(LogSoftmax()(x).data, np.log(Softmax()(x).data), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -2])
+def test_log_softmax_saves_its_axis_as_given(dim):
+    out = LogSoftmax(dim=dim)(Tensor(sample((2, 3)), requires_grad=True))
+    assert out.op == "log_softmax" and out.saved == {"axis": dim}
+
+
+def test_log_softmax_rejects_a_missing_axis_and_a_non_integer_dim():
+    with pytest.raises(IndexError, match=r"\(2, 3\)"):
+        LogSoftmax(dim=2)(Tensor(np.ones((2, 3))))
+    for bad in [(0, 1), 1.0, None, True]:
+        with pytest.raises(TypeError, match="integer"):
+            LogSoftmax(dim=bad)
+    assert repr(LogSoftmax()) == "LogSoftmax(dim=-1)" and repr(LogSoftmax(1)) == "LogSoftmax(dim=1)"
+
+
+@pytest.mark.parametrize("cls", [Softmax, LogSoftmax], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("dim, shape", [(-1, (3, 4)), (0, (3, 4)), (1, (2, 3, 2)), (-1, ())])
+def test_softmax_and_log_softmax_gradients_match_finite_differences(cls, dim, shape):
+    if AUTOGRAD.engine is None:
+        pytest.skip("autograd (Module 05) is not exported yet")
+    from tinytorch.core.autograd import BACKWARD_RULES, grad_check
+
+    if OP_NAMES[cls] not in BACKWARD_RULES:
+        pytest.skip(f"Module 05 has no rule for {OP_NAMES[cls]!r} yet")
+    x = Tensor(sample(shape), dtype=np.float64, requires_grad=True)
+    weights = Tensor(sample(shape, seed=1), dtype=np.float64)  # so the gradient is not zero
+    grad_check(lambda t: (cls(dim)(t) * weights).sum(), x, what=f"{cls.__name__}({dim}) on {shape}")
