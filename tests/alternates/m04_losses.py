@@ -12,10 +12,14 @@ ALTERNATES = [
                 raise ValueError(f"shape mismatch: the prediction has shape {prediction.shape} "
                                  f"but the target has shape {target.shape}")
             squared = np.square(prediction.data - target.data)
-            loss = squared.sum() / squared.size
-            return wrap_result(loss, "mse_loss", prediction, target)
+            if self.reduction == "mean":
+                squared = squared.sum() / squared.size
+            elif self.reduction == "sum":
+                squared = squared.sum()
+            return wrap_result(squared, "mse_loss", prediction, target, reduction=self.reduction)
         ''',
-        why="np.square, then sum / size instead of np.mean; its own error wording"),
+        why="np.square, its own reduction instead of self.reduce (sum / size for the mean); its own "
+            "error wording"),
     Alternate(
         graded=("04-losses-test-logsumexp",),
         cell="04-losses-logsumexp",
@@ -37,25 +41,32 @@ ALTERNATES = [
                 raise TypeError(f"the targets have dtype {t.dtype}, but they must be class "
                                 "indices: use labels.astype(np.int64), or labels.argmax(axis=1) "
                                 "for one-hot rows")
-            if len(logits.shape) != 2:
-                raise ValueError(f"logits must be 2-D, (N, C); these have shape {logits.shape}")
-            N, C = logits.shape
-            if t.shape != (N,):
+            if len(logits.shape) < 2:
+                raise ValueError(f"logits must have at least 2 axes, (N, C, ...); these have "
+                                 f"shape {logits.shape}")
+            N, C = logits.shape[0], logits.shape[1]
+            wanted = (N, *logits.shape[2:])
+            if t.shape != wanted:
                 raise ValueError(f"one target per row is needed: the logits are {logits.shape} "
                                  f"and the targets {t.shape}")
-            if t.min() < 0 or t.max() >= C:
+            if t.size and (t.min() < 0 or t.max() >= C):
                 bad = t[(t < 0) | (t >= C)][0]
                 raise ValueError(f"target {bad} is not a class: C = {C}, so targets go from 0 "
                                  f"to {C - 1}")
-            z = logits.data
+            # The classes last: (N, C) stays as it is, (N, C, d) becomes (N, d, C).
+            z = logits.data.transpose(0, *range(2, logits.ndim), 1)
             log_softmax = z - logsumexp(z)
             with np.errstate(under="ignore"):
                 probs = np.exp(log_softmax)
-            picked = np.take_along_axis(log_softmax, t.reshape(-1, 1), axis=1)
-            return wrap_result(-picked.mean(), "cross_entropy", logits, targets, probs=probs)
+            picked = np.take_along_axis(log_softmax, np.expand_dims(t, -1), axis=-1)
+            per_target = -np.squeeze(picked, axis=-1)
+            result = self.reduce(per_target)
+            return wrap_result(result, "cross_entropy", logits, targets,
+                               probs=np.moveaxis(probs, -1, 1), reduction=self.reduction)
         ''',
-        why="np.issubdtype for the dtype check, min/max for the range, np.take_along_axis on "
-            "the log-softmax, other error wording (no 'classes', no 'int64' as a word of its own)"),
+        why="np.issubdtype for the dtype check, min/max for the range, a transpose to put the "
+            "classes last, np.take_along_axis on the log-softmax, other error wording (no "
+            "'classes', no 'int64' as a word of its own)"),
     Alternate(
         graded=("04-losses-test-bce",),
         cell="04-losses-bce",
@@ -75,9 +86,9 @@ ALTERNATES = [
                 log_p = np.clip(np.log(p), -100, None)
                 log_q = np.clip(np.log1p(-p), -100, None)
             per_element = -(y * log_p + (1 - y) * log_q)
-            return wrap_result(per_element.sum() / per_element.size, "binary_cross_entropy",
-                               prediction, target)
+            return wrap_result(self.reduce(per_element), "binary_cross_entropy",
+                               prediction, target, reduction=self.reduction)
         ''',
-        why="np.all / np.any checks, np.clip for the clamp, sum / size for the mean, "
-            "lower-case 'sigmoid' and a target message without the value"),
+        why="np.all / np.any checks, np.clip for the clamp, lower-case 'sigmoid' and a target "
+            "message without the value"),
 ]

@@ -400,3 +400,150 @@ def test_a_loss_without_forward_raises_not_implemented_error():
 
     with pytest.raises(NotImplementedError):
         NoForward()(Tensor([0.5, 0.5]), [0.0, 1.0])
+
+
+# ----- reduction="mean" | "sum" | "none", cross-entropy over (N, C, d1, ...) --------------------
+
+LOSSES = [MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss]
+
+
+def loss_inputs(cls, shape=(6, 4), seed=0):
+    """A prediction and a target for `cls`, in float64; for cross-entropy `shape` is the logits'."""
+    rng = np.random.default_rng(seed)
+    if cls is MSELoss:
+        return rng.standard_normal(shape), rng.standard_normal(shape)
+    if cls is CrossEntropyLoss:
+        return rng.standard_normal(shape) * 3, rng.integers(0, shape[1], size=shape[:1] + shape[2:])
+    return rng.uniform(0.01, 0.99, size=shape), (rng.uniform(size=shape) > 0.5).astype(np.float64)
+
+
+def torch_loss(torch, cls, reduction):
+    return {MSELoss: torch.nn.MSELoss, CrossEntropyLoss: torch.nn.CrossEntropyLoss,
+            BinaryCrossEntropyLoss: torch.nn.BCELoss}[cls](reduction=reduction)
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("bad", ["bogus", "Mean", None, "elementwise_mean", 1])
+def test_an_unknown_reduction_is_a_value_error_as_in_torch(cls, bad):
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        cls(reduction=bad)
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+def test_the_default_reduction_is_the_mean_and_the_repr_is_torchs(cls):
+    assert cls().reduction == "mean" and cls(reduction="sum").reduction == "sum"
+    assert repr(cls(reduction="none")) == f"{cls.__name__}()"  # PyTorch does not show it either
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_reductions_match_torch_and_are_saved(cls, reduction):
+    torch = torch_or_skip()
+    prediction, target = loss_inputs(cls)
+    loss = cls(reduction=reduction)(Tensor(prediction, dtype=np.float64, requires_grad=True),
+                                    Tensor(target, dtype=target.dtype))  # float64 targets stay float64
+    expected = torch_loss(torch, cls, reduction)(torch.from_numpy(prediction), torch.from_numpy(target))
+    assert loss.dtype == np.float64 and loss.shape == tuple(expected.shape)
+    np.testing.assert_allclose(loss.data, expected.numpy(), rtol=1e-12, atol=1e-14)
+    assert loss.saved["reduction"] == reduction
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+def test_mean_and_sum_are_the_mean_and_sum_of_none(cls):
+    prediction, target = loss_inputs(cls, seed=3)
+    each = cls(reduction="none")(Tensor(prediction, dtype=np.float32), target).data
+    assert each.dtype == np.float32
+    total = cls(reduction="sum")(Tensor(prediction, dtype=np.float32), target)
+    mean = cls()(Tensor(prediction, dtype=np.float32), target)
+    assert total.shape == mean.shape == () and total.dtype == mean.dtype == np.float32
+    np.testing.assert_allclose(total.item(), each.sum(), rtol=1e-5)
+    np.testing.assert_allclose(mean.item(), each.mean(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls, prediction, target", [
+    (MSELoss, np.zeros(0), np.zeros(0)),
+    (CrossEntropyLoss, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)),
+    (BinaryCrossEntropyLoss, np.zeros(0), np.zeros(0)),
+])
+def test_an_empty_batch_sums_to_zero_as_in_torch(cls, prediction, target):
+    assert cls(reduction="sum")(Tensor(prediction), target).item() == 0.0
+    assert cls(reduction="none")(Tensor(prediction), target).shape == (0,)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 5, 3, 2), (1, 4, 1), (3, 2, 1, 1, 2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_over_extra_axes_matches_torch(shape, reduction):
+    torch = torch_or_skip()
+    z, t = loss_inputs(CrossEntropyLoss, shape, seed=1)
+    loss = CrossEntropyLoss(reduction=reduction)(Tensor(z, dtype=np.float64, requires_grad=True), t)
+    expected = torch.nn.CrossEntropyLoss(reduction=reduction)(torch.from_numpy(z), torch.from_numpy(t))
+    assert loss.shape == tuple(expected.shape)
+    np.testing.assert_allclose(loss.data, expected.numpy(), rtol=1e-12, atol=1e-14)
+    probs = loss.saved["probs"]
+    assert probs.shape == shape
+    np.testing.assert_allclose(probs, torch.softmax(torch.from_numpy(z), dim=1).numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_over_extra_axes_is_the_flat_loss_with_classes_last():
+    z, t = loss_inputs(CrossEntropyLoss, (3, 4, 5), seed=2)
+    flat = CrossEntropyLoss(reduction="none")(Tensor(np.moveaxis(z, 1, -1).reshape(15, 4), dtype=np.float64), t.reshape(15))
+    each = CrossEntropyLoss(reduction="none")(Tensor(z, dtype=np.float64), t)
+    assert each.shape == (3, 5)
+    np.testing.assert_allclose(each.data, flat.data.reshape(3, 5), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_of_a_single_sample_matches_torch(reduction):
+    torch = torch_or_skip()
+    z = np.array([0.5, -1.0, 2.0])
+    loss = CrossEntropyLoss(reduction=reduction)(Tensor(z, dtype=np.float64), Tensor(1))
+    expected = torch.nn.CrossEntropyLoss(reduction=reduction)(torch.from_numpy(z), torch.tensor(1))
+    assert loss.shape == tuple(expected.shape) == ()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("logits, targets, words", [
+    (np.zeros((2, 3, 4)), np.zeros((2, 3), dtype=np.int64), ["(2, 3, 4)", "(2, 3)"]),
+    (np.zeros((2, 3, 4, 5)), np.zeros((2, 4), dtype=np.int64), ["(2, 3, 4, 5)", "(2, 4)"]),
+])
+def test_cross_entropy_over_extra_axes_needs_matching_targets(logits, targets, words):
+    with pytest.raises(ValueError) as error:
+        CrossEntropyLoss()(Tensor(logits), targets)
+    assert all(word in str(error.value) for word in words), str(error.value)
+
+
+def test_cross_entropy_over_extra_axes_checks_every_target():
+    with pytest.raises(ValueError) as error:
+        CrossEntropyLoss()(Tensor(np.zeros((2, 3, 2))), [[0, 1], [2, 3]])
+    assert "3" in str(error.value)
+
+
+def needs_rule(op):
+    if AUTOGRAD.engine is None:
+        pytest.skip("autograd (Module 05) is not exported yet")
+    from tinytorch.core.autograd import BACKWARD_RULES
+
+    if op not in BACKWARD_RULES:
+        pytest.skip(f"Module 05 has no rule for {op!r} yet")
+
+
+@pytest.mark.parametrize("cls, shape", [
+    (MSELoss, (4, 3)), (BinaryCrossEntropyLoss, (4, 3)), (CrossEntropyLoss, (4, 3)),
+    (CrossEntropyLoss, (2, 3, 4)), (CrossEntropyLoss, (2, 3, 2, 2)), (CrossEntropyLoss, (3,)),
+])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradients_for_every_reduction_match_torch(cls, shape, reduction):
+    torch = torch_or_skip()
+    needs_rule({MSELoss: "mse_loss", CrossEntropyLoss: "cross_entropy",
+                BinaryCrossEntropyLoss: "binary_cross_entropy"}[cls])
+    prediction, target = loss_inputs(cls, shape if len(shape) > 1 else (1,) + shape, seed=4)
+    if len(shape) == 1:  # one sample: logits (C,) and a 0-d target
+        prediction, target = prediction[0], np.asarray(target[0])
+    ours = Tensor(prediction, dtype=np.float64, requires_grad=True)
+    loss = cls(reduction=reduction)(ours, Tensor(target, dtype=target.dtype))
+    weights = np.random.default_rng(5).standard_normal(loss.shape)  # so "none" is reduced by weights
+    (loss * Tensor(weights, dtype=np.float64)).sum().backward()
+    theirs = torch.from_numpy(prediction).requires_grad_()
+    expected = torch_loss(torch, cls, reduction)(theirs, torch.from_numpy(target))
+    (expected * torch.from_numpy(weights)).sum().backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)

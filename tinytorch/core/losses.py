@@ -17,8 +17,26 @@ class Loss:
     """The base class of every loss: `loss_fn = MSELoss()`, then `loss_fn(prediction, target)`.
 
     Calling a loss checks the arguments once, for all losses, then runs `forward`, which each
-    subclass writes and which returns the mean loss over the batch as a 0-d Tensor.
+    subclass writes and which returns the loss as a Tensor: the mean over the batch (0-d) by
+    default; the sum (0-d) with reduction="sum"; every loss on its own with reduction="none".
     """
+
+    reduction: str = "mean"  # a class-level default, for a subclass that skips __init__
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{reduction!r} is not a valid value for reduction: use 'mean' "
+                             "(the default), 'sum' or 'none'")
+        self.reduction = reduction
+
+    def reduce(self, losses: np.ndarray) -> np.ndarray:
+        """Combine the numpy array of single losses as self.reduction says: their mean, their
+        sum, or (for "none") the array itself."""
+        if self.reduction == "mean":
+            return losses.mean()
+        if self.reduction == "sum":
+            return losses.sum()
+        return losses
 
     def __call__(self, prediction: Tensor, target: Any) -> Tensor:
         name = type(self).__name__
@@ -30,7 +48,7 @@ class Loss:
             )
         if not isinstance(target, Tensor):
             target = Tensor(target)  # targets are data: the Tensor dtype policy applies
-        if prediction.size == 0:
+        if prediction.size == 0 and self.reduction == "mean":
             raise ValueError(f"{name} got an empty prediction of shape {prediction.shape}: "
                              "the mean loss over no samples is undefined")
         return self.forward(prediction, target)
@@ -44,7 +62,8 @@ class Loss:
 
 # %% modules/04_losses/04_losses.ipynb, cell 9 (04-losses-mse)
 class MSELoss(Loss):
-    """Mean squared error: the mean of (prediction - target)² over every element.
+    """Mean squared error: the mean of (prediction - target)² over every element (their sum
+    with reduction="sum", each of them with reduction="none").
 
     For regression. `prediction` and `target` must have exactly the same shape.
 
@@ -53,12 +72,14 @@ class MSELoss(Loss):
     """
 
     def forward(self, prediction: Tensor, target: Tensor) -> Tensor:
-        """Return the mean squared error as a 0-d Tensor recorded as op "mse_loss".
+        """Return the squared errors, reduced by self.reduce, as a Tensor recorded as op
+        "mse_loss".
 
         1. If the shapes differ, raise a ValueError that names both shapes. Do not let
            broadcasting match them: (N, 1) against (N,) would broadcast to (N, N).
-        2. diff = prediction.data - target.data; the loss is the mean of diff * diff.
-        3. Return wrap_result(loss, "mse_loss", prediction, target).
+        2. diff = prediction.data - target.data; the losses are diff * diff, and the result is
+           self.reduce(losses).
+        3. Return wrap_result(result, "mse_loss", prediction, target, reduction=self.reduction).
         """
         if prediction.shape != target.shape:
             raise ValueError(
@@ -68,7 +89,8 @@ class MSELoss(Loss):
                 "every prediction with every target"
             )
         diff = prediction.data - target.data
-        return wrap_result(np.mean(diff * diff), "mse_loss", prediction, target)
+        return wrap_result(self.reduce(diff * diff), "mse_loss", prediction, target,
+                           reduction=self.reduction)
 
 
 # %% modules/04_losses/04_losses.ipynb, cell 12 (04-losses-logsumexp)
@@ -98,9 +120,12 @@ def logsumexp(z: np.ndarray) -> np.ndarray:
 class CrossEntropyLoss(Loss):
     """Softmax cross-entropy for classification, from raw scores, like PyTorch's.
 
-    logits: float Tensor (N, C), one row of C class scores per sample (not probabilities).
-    targets: integer class indices (N,) in [0, C), e.g. Tensor([2, 0, 1]) (int64).
-    loss = the mean over samples i of -log(softmax(logits[i])[targets[i]]).
+    logits: float Tensor (N, C), one row of C class scores per sample (not probabilities), or
+    (N, C, d1, ...): the classes are always axis 1.
+    targets: integer class indices (N,) in [0, C), e.g. Tensor([2, 0, 1]) (int64), or
+    (N, d1, ...) for logits (N, C, d1, ...).
+    loss = the mean over targets of -log(softmax(logits)[target]), the softmax along axis 1
+    (the sum with reduction="sum", each of them, the targets' shape, with reduction="none").
     A single sample may be given as logits (C,) with a 0-d target.
 
     >>> CrossEntropyLoss()(Tensor([[0.0, 0.0]]), [1])  # two equal scores: log(2)
@@ -108,22 +133,27 @@ class CrossEntropyLoss(Loss):
     """
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        """Return the mean cross-entropy as a 0-d Tensor recorded as op "cross_entropy",
-        with the softmax of the logits saved as `probs` for the backward pass.
+        """Return the cross-entropy, reduced by self.reduce, as a Tensor recorded as op
+        "cross_entropy", with the softmax of the logits saved as `probs` for the backward pass.
 
         1. Check, with errors that say what to do:
            - TypeError if targets.dtype.kind is not "i" or "u" (floats and bools fail):
              name the dtype you got, and say to pass class indices, e.g.
              labels.astype(np.int64), and for one-hot rows labels.argmax(axis=1);
-           - ValueError if logits are not 2-D (name the shape), if targets do not have shape
-             (N,) (name both shapes), or if a target is outside [0, C) (name the value and C).
-        2. lse = logsumexp(z) and probs = np.exp(z - lse), for z = logits.data.
-        3. loss = the mean of lse[:, 0] - z[np.arange(N), t], for t = targets.data.
-        4. Return wrap_result(loss, "cross_entropy", logits, targets, probs=probs).
+           - ValueError if logits have fewer than 2 axes (name the shape), if targets do not
+             have shape (N,) for logits (N, C), or (N, d1, ...) for (N, C, d1, ...) (name both
+             shapes), or if a target is outside [0, C) (name the value and C).
+        2. z = np.moveaxis(logits.data, 1, -1) (classes last); lse = logsumexp(z) and
+           probs = np.exp(z - lse).
+        3. losses = (lse - np.take_along_axis(z, t[..., None], axis=-1))[..., 0], for
+           t = targets.data; the result is self.reduce(losses).
+        4. Return wrap_result(result, "cross_entropy", logits, targets,
+           probs=np.moveaxis(probs, -1, 1), reduction=self.reduction).
         """
         if logits.ndim == 1 and targets.ndim == 0:
-            # One sample: view it as a batch of one (the reshape is recorded in the graph).
-            return self.forward(logits.reshape(1, -1), targets.reshape(1))
+            # One sample: view it as a batch of one (the reshapes are recorded in the graph).
+            loss = self.forward(logits.reshape(1, -1), targets.reshape(1))
+            return loss.reshape(()) if self.reduction == "none" else loss
         t = targets.data
         if t.dtype.kind not in "iu":
             raise TypeError(
@@ -131,17 +161,18 @@ class CrossEntropyLoss(Loss):
                 f"(shape {t.shape}): pass class indices, e.g. labels.astype(np.int64); for "
                 "one-hot rows of shape (N, C) use labels.argmax(axis=1)"
             )
-        if logits.ndim != 2:
+        if logits.ndim < 2:
             raise ValueError(
                 f"CrossEntropyLoss expects logits of shape (N, C), one row of class scores per "
-                f"sample; got shape {logits.shape}. For a single sample pass logits (C,) with a "
-                "0-d target such as Tensor(2)"
+                f"sample, or (N, C, d1, ...); got shape {logits.shape}. For a single sample pass "
+                "logits (C,) with a 0-d target such as Tensor(2)"
             )
-        n, c = logits.shape
-        if t.shape != (n,):
+        c = logits.shape[1]
+        expected = logits.shape[:1] + logits.shape[2:]  # every axis but the classes
+        if t.shape != expected:
             raise ValueError(
                 f"CrossEntropyLoss expects one class index per row of the logits: logits "
-                f"{logits.shape} need targets of shape {(n,)}, got {t.shape}"
+                f"{logits.shape} need targets of shape {expected}, got {t.shape}"
             )
         out_of_range = t[(t < 0) | (t >= c)]
         if out_of_range.size:
@@ -150,12 +181,13 @@ class CrossEntropyLoss(Loss):
                 f"every target must be in [0, {c - 1}]. Labels that start at 1 need "
                 "labels - 1; otherwise the model needs more outputs"
             )
-        z = logits.data
-        lse = logsumexp(z)  # (N, 1)
+        z = np.moveaxis(logits.data, 1, -1)  # (N, d1, ..., C): the classes last (2-D: as it is)
+        lse = logsumexp(z)  # (N, d1, ..., 1)
         with np.errstate(under="ignore"):  # far-below-max entries give probabilities of 0
             probs = np.exp(z - lse)  # z - lse is the log-softmax
-        loss = (lse[:, 0] - z[np.arange(n), t]).sum() / n  # the mean, without np.mean's overhead
-        return wrap_result(loss, "cross_entropy", logits, targets, probs=probs)
+        losses = (lse - np.take_along_axis(z, t[..., None], axis=-1))[..., 0]  # targets' shape
+        return wrap_result(self.reduce(losses), "cross_entropy", logits, targets,
+                           probs=np.moveaxis(probs, -1, 1), reduction=self.reduction)
 
 
 # %% modules/04_losses/04_losses.ipynb, cell 20 (04-losses-bce)
@@ -164,22 +196,24 @@ class BinaryCrossEntropyLoss(Loss):
 
     prediction: probabilities in [0, 1], any shape (apply Sigmoid to raw scores first).
     target: the same shape, values in [0, 1] (labels 0 and 1, or soft labels).
-    loss = the mean of -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100.
+    loss = the mean of -(y * log(p) + (1 - y) * log(1 - p)), each log clamped at -100 (the
+    sum with reduction="sum", each of them with reduction="none").
 
     >>> BinaryCrossEntropyLoss()(Tensor([0.5, 0.5]), [1.0, 0.0])  # log(2)
     Tensor(0.6931472, dtype=float32)
     """
 
     def forward(self, prediction: Tensor, target: Tensor) -> Tensor:
-        """Return the mean binary cross-entropy as a 0-d Tensor recorded as op
+        """Return the binary cross-entropy, reduced by self.reduce, as a Tensor recorded as op
         "binary_cross_entropy".
 
         1. ValueError if the shapes differ (name both), if a probability is outside [0, 1]
            (nan included; say to apply Sigmoid first), or if a target is outside [0, 1].
         2. y = target.data.astype(p.dtype); log_p = log(p) and log_1mp = log1p(-p), each
            clamped at -100 with np.maximum (inside np.errstate(divide="ignore")).
-        3. loss = the mean of -y * log_p - (1 - y) * log_1mp.
-        4. Return wrap_result(loss, "binary_cross_entropy", prediction, target).
+        3. losses = -y * log_p - (1 - y) * log_1mp; the result is self.reduce(losses).
+        4. Return wrap_result(result, "binary_cross_entropy", prediction, target,
+           reduction=self.reduction).
         """
         p = prediction.data
         if prediction.shape != target.shape:
@@ -205,5 +239,6 @@ class BinaryCrossEntropyLoss(Loss):
         with np.errstate(divide="ignore"):  # log(0) = -inf is expected: the clamp handles it
             log_p = np.maximum(np.log(p), -100.0)
             log_1mp = np.maximum(np.log1p(-p), -100.0)
-        loss = np.mean(-y * log_p - (1 - y) * log_1mp)
-        return wrap_result(loss, "binary_cross_entropy", prediction, target)
+        losses = -y * log_p - (1 - y) * log_1mp
+        return wrap_result(self.reduce(losses), "binary_cross_entropy", prediction, target,
+                           reduction=self.reduction)
