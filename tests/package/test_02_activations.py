@@ -330,6 +330,8 @@ def test_log_softmax_matches_pytorch_along_each_axis(dim):
     theirs = torch.nn.LogSoftmax(dim=dim)(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(LogSoftmax(dim=dim)(Tensor(x, dtype=np.float64)).data, theirs, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(log_softmax(Tensor(x, dtype=np.float64), dim=dim).data, theirs, rtol=1e-12, atol=1e-12)
+    if dim == -1:
+        np.testing.assert_allclose(log_softmax(Tensor(x, dtype=np.float64)).data, theirs, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

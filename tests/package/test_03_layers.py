@@ -853,3 +853,19 @@ def test_load_state_dict_needs_a_dict_of_arrays():
 def test_state_dict_of_modules_without_parameters():
     assert Dropout(0.5).state_dict() == {} and Sequential().state_dict() == {}
     assert Dropout(0.5).load_state_dict({}) == ([], [])
+
+
+def test_load_state_dict_result_shows_what_did_not_match():
+    model = Sequential(Linear(3, 2, rng=0))
+    state = model.state_dict()
+    only_missing = model.load_state_dict({"0.weight": state["0.weight"]}, strict=False)
+    assert repr(only_missing) == "_IncompatibleKeys(missing_keys=['0.bias'], unexpected_keys=[])"
+    only_unexpected = model.load_state_dict({**state, "x": np.ones(1)}, strict=False)
+    assert repr(only_unexpected) == "_IncompatibleKeys(missing_keys=[], unexpected_keys=['x'])"
+
+
+def test_dropout_defaults_and_non_tensor_inputs():
+    assert Dropout().p == 0.5  # PyTorch's default
+    for drop in (Dropout(0.5, rng=0), Dropout(0.5, rng=0).eval()):
+        y = drop(np.ones((2, 3)))
+        assert isinstance(y, Tensor) and y.shape == (2, 3) and y.dtype == np.float32
