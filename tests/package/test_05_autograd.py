@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import tinytorch
-from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.autograd import (BACKWARD_RULES, backward, backward_rule, grad_check, no_grad,
                                      topological_order, unbroadcast)
 from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
@@ -203,10 +203,8 @@ CASES = [
     Case("min()", lambda x: x.min(), lambda x: x.amin(), normal((2, 3))),
     Case("min(axis=1)", lambda x: x.min(axis=1), lambda x: x.amin(dim=1), normal((2, 3, 4))),
     Case("min(axis=(0, 2), keepdims)", lambda x: x.min(axis=(0, 2), keepdims=True), lambda x: x.amin(dim=(0, 2), keepdim=True), normal((2, 3, 4))),
-    Case("log_softmax", lambda x: wrap_result(log_softmax_numpy(x.data, -1), "log_softmax", x, axis=-1),
-         lambda x: x.log_softmax(-1), normal((3, 5))),
-    Case("log_softmax(axis=0)", lambda x: wrap_result(log_softmax_numpy(x.data, 0), "log_softmax", x, axis=0),
-         lambda x: x.log_softmax(0), normal((3, 4, 2))),
+    Case("LogSoftmax", LogSoftmax(), lambda x: x.log_softmax(-1), normal((3, 5))),
+    Case("LogSoftmax(dim=0)", LogSoftmax(dim=0), lambda x: x.log_softmax(0), normal((3, 4, 2))),
     # the losses with each reduction, and cross-entropy over (N, C, d1, ...) logits
     *[Case(f"mse_loss, {r}", mse(r), torch_reduced("mse_loss", r), normal((4, 3), (4, 3)))
       for r in ("mean", "sum", "none")],
@@ -223,6 +221,16 @@ CASES = [
     *[Case(f"cross_entropy (C,), {r}", cross_entropy(2, r),
            lambda z, r=r: torch_f().cross_entropy(z, labels_like(2)(z), reduction=r), normal((4,)))
       for r in ("mean", "sum", "none")],
+    # the same through Module 04's losses
+    Case("MSELoss(reduction='none')", lambda p, t: MSELoss(reduction="none")(p, t), torch_reduced("mse_loss", "none"), normal((4, 3), (4, 3))),
+    Case("BinaryCrossEntropyLoss(reduction='sum')", lambda p, t: BinaryCrossEntropyLoss(reduction="sum")(p, t),
+         torch_reduced("binary_cross_entropy", "sum"), probabilities((4, 3), (4, 3))),
+    Case("CrossEntropyLoss(reduction='sum'), (N, C, d)", lambda z: CrossEntropyLoss(reduction="sum")(z, Tensor(LABELS_ND)),
+         lambda z: torch_f().cross_entropy(z, labels_like(LABELS_ND)(z), reduction="sum"), normal((2, 4, 3))),
+    Case("CrossEntropyLoss(reduction='none'), (N, C, d1, d2)", lambda z: CrossEntropyLoss(reduction="none")(z, Tensor(LABELS_ND2)),
+         lambda z: torch_f().cross_entropy(z, labels_like(LABELS_ND2)(z), reduction="none"), normal((1, 3, 2, 2))),
+    Case("CrossEntropyLoss(reduction='none'), one sample", lambda z: CrossEntropyLoss(reduction="none")(z, Tensor(2)),
+         lambda z: torch_f().cross_entropy(z, labels_like(2)(z), reduction="none"), normal((4,))),
     Case("BinaryCrossEntropyLoss(Sigmoid(x))", lambda x: BinaryCrossEntropyLoss()(Sigmoid()(x), Tensor([[1.0], [0.0], [1.0]])),
          lambda x: torch_f().binary_cross_entropy(x.sigmoid(), x.new_tensor([[1.0], [0.0], [1.0]])), normal((3, 1))),
 ]
