@@ -380,7 +380,7 @@ def test_fit_history_has_one_entry_per_epoch_and_follows_the_scheduler():
 
 def test_fit_is_deterministic_given_seeds():
     runs = []
-    for _ in range(2):
+    for _epoch in range(2):
         trainer, train, val = classification_run(3)
         history = trainer.fit(train, epochs=4, val_batches=val, progress=False)
         runs.append((history["train_loss"], history["val_loss"], [p.data.copy() for p in trainer.model.parameters()]))

@@ -190,7 +190,7 @@ def test_same_seed_same_sequence_of_epochs(digits):
 
 def test_without_shuffle_the_order_is_the_dataset_order(digits):
     loader = DataLoader(with_ids(digits), batch_size=100)
-    for _ in range(2):
+    for _pass in range(2):
         np.testing.assert_array_equal(epoch_ids(loader, digits), np.arange(1797))
 
 
