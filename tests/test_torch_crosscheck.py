@@ -16,20 +16,30 @@ Skips, saying so, when PyTorch is not installed (`pip install torch==2.13.0`).
 """
 
 import inspect
+import io
 import types
 from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check")
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is optional: install torch==2.13.0 to cross-check"
+)
 
 import tinytorch  # noqa: E402
 from tinytorch.data import loader  # noqa: E402
 
-# ----- where PyTorch keeps each name -----------------------------------------------------------
-TORCH_HOMES = [torch.nn, torch.optim, torch.optim.lr_scheduler, torch.utils.data,
-               torch.nn.utils, torch.nn.functional, torch]
+# ----- where PyTorch keeps each name --------------------------------------------------------------
+TORCH_HOMES = [
+    torch.nn,
+    torch.optim,
+    torch.optim.lr_scheduler,
+    torch.utils.data,
+    torch.nn.utils,
+    torch.nn.functional,
+    torch,
+]
 
 
 def torch_counterpart(name: str) -> Any:
@@ -50,9 +60,20 @@ def _own_members(cls: type) -> Dict[str, type]:
     members = {}
     for klass in reversed(cls.__mro__[:-1]):  # object last in the MRO: skip it
         for member in vars(klass):
-            if member in ("__dict__", "__module__", "__weakref__", "__doc__", "__init__",
-                          "__annotations__", "__qualname__", "__abstractmethods__", "_abc_impl",
-                          "__parameters__", "__orig_bases__", "__slots__"):
+            if member in (
+                "__dict__",
+                "__module__",
+                "__weakref__",
+                "__doc__",
+                "__init__",
+                "__annotations__",
+                "__qualname__",
+                "__abstractmethods__",
+                "_abc_impl",
+                "__parameters__",
+                "__orig_bases__",
+                "__slots__",
+            ):
                 continue
             if member.startswith("_") and not member.startswith("__"):
                 continue
@@ -61,7 +82,8 @@ def _own_members(cls: type) -> Dict[str, type]:
 
 
 def pytorch_names() -> List[str]:
-    """Every name of tinytorch that PyTorch also has: "Linear", "Tensor.transpose", "Module.train"."""
+    """Every name of tinytorch that PyTorch also has, such as "Linear", "Tensor.transpose" and
+    "Module.train"."""
     found = set()
     for name, ours in package_names().items():
         theirs = torch_counterpart(name)
@@ -79,16 +101,22 @@ def pytorch_names() -> List[str]:
 def ours_lib() -> types.SimpleNamespace:
     lib = types.SimpleNamespace(**package_names())
     lib.name = "tinytorch"
-    lib.tensor = lambda array, grad=False: tinytorch.Tensor(array, dtype=np.asarray(array).dtype,
-                                                            requires_grad=grad)
+    lib.tensor = lambda array, grad=False: tinytorch.Tensor(
+        array, dtype=np.asarray(array).dtype, requires_grad=grad
+    )
     lib.to_numpy = lambda t: t.data
     lib.is_tensor = lambda x: isinstance(x, tinytorch.Tensor)
     return lib
 
 
 def torch_lib() -> types.SimpleNamespace:
-    lib = types.SimpleNamespace(**{name: torch_counterpart(name) for name in package_names()
-                                   if torch_counterpart(name) is not None})
+    lib = types.SimpleNamespace(
+        **{
+            name: torch_counterpart(name)
+            for name in package_names()
+            if torch_counterpart(name) is not None
+        }
+    )
     lib.name = "torch"
     lib.tensor = lambda array, grad=False: torch.tensor(np.asarray(array), requires_grad=grad)
     lib.to_numpy = lambda t: t.detach().numpy()
@@ -111,14 +139,21 @@ def case(*covers: str, label: str = "", rtol: float = 1e-5, atol: float = 1e-6):
     def register(run):
         CASES.append(Case(covers, label or run.__name__, run, rtol, atol))
         return run
+
     return register
 
 
-def tensor_case(name: str, expression: str, *shapes_or_arrays: Any, grad: bool = True,
-                covers: Tuple[str, ...] = ()) -> None:
+def tensor_case(
+    name: str,
+    expression: str,
+    *shapes_or_arrays: Any,
+    grad: bool = True,
+    covers: Tuple[str, ...] = (),
+) -> None:
     """A Tensor case: `expression` in terms of x, y, z (the inputs) evaluated with both libraries;
     its value is compared, and for float inputs so are the inputs' gradients after backward with
     the same upstream gradient."""
+
     def run(lib):
         values = [_make_input(s, k) for k, s in enumerate(shapes_or_arrays)]
         inputs = [lib.tensor(v, grad and v.dtype.kind == "f") for v in values]
@@ -126,10 +161,13 @@ def tensor_case(name: str, expression: str, *shapes_or_arrays: Any, grad: bool =
         out = eval(expression, scope)  # noqa: S307 (our own expressions)
         result = {"out": out}
         if lib.is_tensor(out) and out.requires_grad:
-            upstream = np.random.default_rng(1).standard_normal(out.shape).astype(lib.to_numpy(out).dtype)
+            upstream = (
+                np.random.default_rng(1).standard_normal(out.shape).astype(lib.to_numpy(out).dtype)
+            )
             out.backward(lib.tensor(upstream) if lib.name == "torch" else upstream)
             result.update({f"grad {n}": t.grad for n, t in zip("xyz", inputs) if t.requires_grad})
         return result
+
     CASES.append(Case((f"Tensor.{name}",) + covers, f"{name}: {expression}", run))
 
 
@@ -139,7 +177,7 @@ def _make_input(spec: Any, k: int) -> np.ndarray:
     return np.asarray(spec)
 
 
-# ----- comparing ------------------------------------------------------------------------------
+# ----- comparing ----------------------------------------------------------------------------------
 def as_comparable(value: Any, lib: types.SimpleNamespace) -> Any:
     if lib.is_tensor(value):
         return np.array(lib.to_numpy(value))
@@ -156,13 +194,16 @@ def as_comparable(value: Any, lib: types.SimpleNamespace) -> Any:
 
 def assert_same(ours: Any, theirs: Any, where: str, rtol: float, atol: float) -> None:
     if isinstance(theirs, dict):
-        assert isinstance(ours, dict) and set(ours) == set(theirs), \
-            f"{where}: tinytorch gave keys {sorted(ours) if isinstance(ours, dict) else ours!r}, torch {sorted(theirs)}"
+        assert isinstance(ours, dict) and set(ours) == set(theirs), (
+            f"{where}: tinytorch gave {sorted(ours) if isinstance(ours, dict) else ours!r}, "
+            f"torch the keys {sorted(theirs)}"
+        )
         for key in theirs:
             assert_same(ours[key], theirs[key], f"{where}[{key!r}]", rtol, atol)
     elif isinstance(theirs, list):
-        assert isinstance(ours, list) and len(ours) == len(theirs), \
+        assert isinstance(ours, list) and len(ours) == len(theirs), (
             f"{where}: tinytorch gave {ours!r}, torch a sequence of {len(theirs)}"
+        )
         for k, (a, b) in enumerate(zip(ours, theirs)):
             assert_same(a, b, f"{where}[{k}]", rtol, atol)
     elif isinstance(theirs, np.ndarray):
@@ -174,7 +215,9 @@ def assert_same(ours: Any, theirs: Any, where: str, rtol: float, atol: float) ->
         else:
             np.testing.assert_array_equal(ours, theirs, err_msg=where)
     elif isinstance(theirs, float):
-        assert ours == pytest.approx(theirs, rel=rtol, abs=atol), f"{where}: {ours!r}, torch {theirs!r}"
+        assert ours == pytest.approx(theirs, rel=rtol, abs=atol), (
+            f"{where}: {ours!r}, torch {theirs!r}"
+        )
     else:
         assert ours == theirs, f"{where}: tinytorch gave {ours!r}, torch {theirs!r}"
 
@@ -201,17 +244,21 @@ def test_same_as_pytorch(c: Case) -> None:
     ours, theirs = run_both(c)
     if isinstance(theirs, BaseException):
         assert isinstance(ours, BaseException), (
-            f"torch raises {type(theirs).__name__}: {theirs}; tinytorch returned {ours!r}")
+            f"torch raises {type(theirs).__name__}: {theirs}; tinytorch returned {ours!r}"
+        )
         assert compatible_error(ours, theirs), (
             f"torch raises {type(theirs).__name__}: {theirs}; tinytorch raised "
-            f"{type(ours).__name__}: {ours}")
+            f"{type(ours).__name__}: {ours}"
+        )
         return
     if isinstance(ours, BaseException):
-        raise AssertionError(f"tinytorch raised {type(ours).__name__}: {ours}; torch gave {theirs!r}") from ours
+        raise AssertionError(
+            f"tinytorch raised {type(ours).__name__}: {ours}; torch gave {theirs!r}"
+        ) from ours
     assert_same(ours, theirs, c.label, c.rtol, c.atol)
 
 
-# ----- Tensor: arithmetic, matmul, comparisons -------------------------------------------------
+# ----- Tensor: arithmetic, matmul, comparisons ----------------------------------------------------
 INTS = np.array([[1, -2, 3], [3, 0, -1]])
 POSITIVE = np.array([[0.5, 1.5, 2.0], [3.0, 0.25, 1.0]])
 TIES = np.array([[1.0, 3.0, 3.0], [-2.0, 0.5, 3.0]])
@@ -235,11 +282,18 @@ tensor_case("__matmul__", "x @ y", (2, 3), (3,))
 tensor_case("__matmul__", "x @ y", (2, 3), (4, 5))
 tensor_case("__rmatmul__", "x.__rmatmul__(y)", (3, 2), np.arange(6.0).reshape(2, 3), grad=False)
 for _op in ("==", "!=", "<", "<=", ">", ">="):
-    _name = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}[_op]
+    _name = {
+        "==": "__eq__",
+        "!=": "__ne__",
+        "<": "__lt__",
+        "<=": "__le__",
+        ">": "__gt__",
+        ">=": "__ge__",
+    }[_op]
     tensor_case(_name, f"x {_op} y", INTS, np.array([1, 0, 3]))
     tensor_case(_name, f"x {_op} 0.5", TIES)
 
-# ----- Tensor: powers and element-wise functions -----------------------------------------------
+# ----- Tensor: powers and element-wise functions --------------------------------------------------
 tensor_case("__pow__", "x ** 2", (2, 3))
 tensor_case("__pow__", "x ** 0.5", POSITIVE)
 tensor_case("__pow__", "x ** y", POSITIVE, (2, 3))
@@ -256,7 +310,7 @@ tensor_case("sqrt", "x.sqrt()", POSITIVE)
 tensor_case("sqrt", "x.sqrt()", np.array([1, 4, 9]))
 tensor_case("clone", "x.clone() * 2", (2, 3))
 
-# ----- Tensor: shapes and indexing --------------------------------------------------------------
+# ----- Tensor: shapes and indexing ----------------------------------------------------------------
 tensor_case("reshape", "x.reshape(3, 2)", (2, 3))
 tensor_case("reshape", "x.reshape((-1,))", (2, 3))
 tensor_case("reshape", "x.reshape(4, 2)", (2, 3))
@@ -290,7 +344,7 @@ tensor_case("__getitem__", "x[[0, 2, 0]]", (3, 4))
 tensor_case("__getitem__", "x[x > 0]", (3, 4))
 tensor_case("__getitem__", "x[..., None]", (3, 4))
 
-# ----- Tensor: reductions ------------------------------------------------------------------------
+# ----- Tensor: reductions -------------------------------------------------------------------------
 tensor_case("sum", "x.sum()", (2, 3))
 tensor_case("sum", "x.sum(axis=1)", (2, 3))
 tensor_case("sum", "x.sum(axis=[0, 1])", (2, 3, 4))
@@ -307,7 +361,7 @@ tensor_case("argmax", "x.argmax()", (3, 4))
 tensor_case("argmax", "x.argmax(axis=1)", (3, 4))
 tensor_case("argmax", "x.argmax(axis=0, keepdims=True)", (3, 4))
 
-# ----- Tensor: the rest --------------------------------------------------------------------------
+# ----- Tensor: the rest ---------------------------------------------------------------------------
 tensor_case("detach", "x.detach() * 2", (2, 3))
 tensor_case("item", "x.sum().item()", (2, 3))
 tensor_case("item", "x.sum().item()", INTS)
@@ -366,7 +420,7 @@ def _grad_roundtrip(lib):
     return before, x.grad is None
 
 
-# ----- layers and activations ----------------------------------------------------------------------
+# ----- layers and activations ---------------------------------------------------------------------
 def set_params(lib, params, arrays) -> None:
     """Give the parameters these values (float64), in both libraries."""
     for param, array in zip(params, arrays):
@@ -390,8 +444,14 @@ def linear(lib, n_in: int, n_out: int, seed: int):
 def conv(lib, *args, seed: int = 0, **kwargs):
     layer = lib.Conv2d(*args, **kwargs)
     rng = np.random.default_rng(seed)
-    set_params(lib, [layer.weight, layer.bias],
-               [rng.standard_normal(tuple(layer.weight.shape)), rng.standard_normal(tuple(layer.bias.shape))])
+    set_params(
+        lib,
+        [layer.weight, layer.bias],
+        [
+            rng.standard_normal(tuple(layer.weight.shape)),
+            rng.standard_normal(tuple(layer.bias.shape)),
+        ],
+    )
     return layer
 
 
@@ -406,7 +466,11 @@ def forward_backward(lib, model, x_array: np.ndarray) -> Dict[str, Any]:
     if hasattr(model, "named_parameters"):
         for name, param in model.named_parameters():
             grad = param.grad
-            if lib.name == "tinytorch" and name.endswith("weight") and isinstance(model, tinytorch.Linear):
+            if (
+                lib.name == "tinytorch"
+                and name.endswith("weight")
+                and isinstance(model, tinytorch.Linear)
+            ):
                 grad = grad.T
             grads[name] = grad
     return {"out": out, "grads": grads}
@@ -417,7 +481,9 @@ X4 = np.random.default_rng(3).standard_normal((2, 3, 6, 6))
 
 @case("Linear", "Linear.forward", "Module", "Module.__call__")
 def _linear(lib):
-    return forward_backward(lib, linear(lib, 4, 3, seed=0), np.random.default_rng(4).standard_normal((5, 4)))
+    return forward_backward(
+        lib, linear(lib, 4, 3, seed=0), np.random.default_rng(4).standard_normal((5, 4))
+    )
 
 
 @case("Linear.extra_repr", "Module.extra_repr")
@@ -458,7 +524,10 @@ def _conv_repr(lib):
 @case("conv2d")
 def _conv_function(lib):
     rng = np.random.default_rng(5)
-    x, w, b = (lib.tensor(a, grad=True) for a in (X4, rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)))
+    x, w, b = (
+        lib.tensor(a, grad=True)
+        for a in (X4, rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2))
+    )
     out = lib.conv2d(x, w, b, 1, 1)
     out.sum().backward()
     return out, x.grad, w.grad, b.grad
@@ -490,13 +559,33 @@ def _flatten_repr(lib):
     return lib.Flatten().extra_repr()
 
 
-@case("ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "ReLU.forward", "Sigmoid.forward",
-      "Tanh.forward", "Softmax.forward", "LogSoftmax.forward", "Activation.__call__")
+@case(
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "LogSoftmax",
+    "ReLU.forward",
+    "Sigmoid.forward",
+    "Tanh.forward",
+    "Softmax.forward",
+    "LogSoftmax.forward",
+    "Activation.__call__",
+)
 def _activations(lib):
     x = np.random.default_rng(6).standard_normal((3, 4)) * 3
-    return [forward_backward(lib, make(), x) for make in
-            (lib.ReLU, lib.Sigmoid, lib.Tanh, lambda: lib.Softmax(dim=1), lambda: lib.Softmax(dim=0),
-             lambda: lib.LogSoftmax(dim=1), lambda: lib.LogSoftmax(dim=0))]
+    return [
+        forward_backward(lib, make(), x)
+        for make in (
+            lib.ReLU,
+            lib.Sigmoid,
+            lib.Tanh,
+            lambda: lib.Softmax(dim=1),
+            lambda: lib.Softmax(dim=0),
+            lambda: lib.LogSoftmax(dim=1),
+            lambda: lib.LogSoftmax(dim=0),
+        )
+    ]
 
 
 @case("log_softmax")
@@ -509,7 +598,9 @@ def _log_softmax_function(lib):
 
 @case("Softmax", "LogSoftmax", label="softmax of a 0-d tensor")
 def _softmax_0d(lib):
-    return [forward_backward(lib, make(-1), np.array(3.0)) for make in (lib.Softmax, lib.LogSoftmax)]
+    return [
+        forward_backward(lib, make(-1), np.array(3.0)) for make in (lib.Softmax, lib.LogSoftmax)
+    ]
 
 
 @case("GELU", "GELU.forward", label="GELU(approximate='tanh')")
@@ -533,12 +624,16 @@ def _dropout_bad(lib):
     lib.Dropout(1.5)
 
 
-# ----- models: Module's methods, Sequential, state_dict -----------------------------------------------
+# ----- models: Module's methods, Sequential, state_dict -------------------------------------------
 def small_cnn(lib):
     """Conv2d, MaxPool2d, Flatten (no activation: see DIFFERENCES, "ReLU"): the parameter
     shapes are the same in both libraries."""
-    return lib.Sequential(conv(lib, 3, 4, 3, padding=1, seed=1), lib.MaxPool2d(2), lib.Flatten(),
-                          lib.Sequential(lib.Flatten()))
+    return lib.Sequential(
+        conv(lib, 3, 4, 3, padding=1, seed=1),
+        lib.MaxPool2d(2),
+        lib.Flatten(),
+        lib.Sequential(lib.Flatten()),
+    )
 
 
 def describe(lib, model) -> Dict[str, Any]:
@@ -549,14 +644,25 @@ def describe(lib, model) -> Dict[str, Any]:
         "named_children": [n for n, _ in model.named_children()],
         "modules": [type(m).__name__ for m in model.modules()],
         "named_modules": [n for n, _ in model.named_modules()],
-        "state_dict": {k: np.asarray(v.detach().numpy() if lib.name == "torch" else v)
-                       for k, v in model.state_dict().items()},
+        "state_dict": {
+            k: np.asarray(v.detach().numpy() if lib.name == "torch" else v)
+            for k, v in model.state_dict().items()
+        },
     }
 
 
-@case("Sequential", "Module.named_parameters", "Module.parameters", "Module.children",
-      "Module.named_children", "Module.modules", "Module.named_modules", "Module.state_dict",
-      "Sequential.named_children", "Sequential.forward")
+@case(
+    "Sequential",
+    "Module.named_parameters",
+    "Module.parameters",
+    "Module.children",
+    "Module.named_children",
+    "Module.modules",
+    "Module.named_modules",
+    "Module.state_dict",
+    "Sequential.named_children",
+    "Sequential.forward",
+)
 def _sequential(lib):
     model = small_cnn(lib)
     return forward_backward(lib, model, X4), describe(lib, model)
@@ -584,7 +690,13 @@ def _train_eval(lib):
     returned = model.eval() is model
     modes_eval = [m.training for m in model.modules()]
     model.train()
-    return modes, returned, modes_eval, [m.training for m in model.modules()], model.train(False) is model
+    return (
+        modes,
+        returned,
+        modes_eval,
+        [m.training for m in model.modules()],
+        model.train(False) is model,
+    )
 
 
 @case("Module.zero_grad")
@@ -596,18 +708,28 @@ def _module_zero_grad(lib):
 
 
 @case("Module.load_state_dict", label="load_state_dict round trip through np.savez")
-def _load_state_dict(lib, tmp=None):
-    import io
+def _load_state_dict(lib):
     source = small_cnn(lib)
-    target = lib.Sequential(lib.Conv2d(3, 4, 3, padding=1), lib.MaxPool2d(2), lib.Flatten(),
-                            lib.Sequential(lib.Flatten()))
+    target = lib.Sequential(
+        lib.Conv2d(3, 4, 3, padding=1),
+        lib.MaxPool2d(2),
+        lib.Flatten(),
+        lib.Sequential(lib.Flatten()),
+    )
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v.detach().numpy() if lib.name == "torch" else v)
-                        for k, v in source.state_dict().items()})
+    np.savez(
+        buffer,
+        **{
+            k: np.asarray(v.detach().numpy() if lib.name == "torch" else v)
+            for k, v in source.state_dict().items()
+        },
+    )
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as saved:
         arrays = {k: saved[k] for k in saved.files}
-    result = target.load_state_dict(arrays if lib.name != "torch" else {k: torch.tensor(v) for k, v in arrays.items()})
+    result = target.load_state_dict(
+        arrays if lib.name != "torch" else {k: torch.tensor(v) for k, v in arrays.items()}
+    )
     x = lib.tensor(X4.astype(np.float32))  # the parameters keep their dtype, float32
     return target(x), sorted(result.missing_keys), sorted(result.unexpected_keys)
 
@@ -637,22 +759,45 @@ def _load_state_dict_shape(lib):
     model.load_state_dict(state)
 
 
-@case("Sequential.__getitem__", "Sequential.__len__", "Sequential.__iter__", "Activation.parameters")
+@case(
+    "Sequential.__getitem__", "Sequential.__len__", "Sequential.__iter__", "Activation.parameters"
+)
 def _sequential_container(lib):
     model = lib.Sequential(conv(lib, 3, 4, 3, seed=1), lib.MaxPool2d(2), lib.Flatten())
-    return (len(model), type(model[1]).__name__, [type(m).__name__ for m in model],
-            list(lib.ReLU().parameters()))
+    return (
+        len(model),
+        type(model[1]).__name__,
+        [type(m).__name__ for m in model],
+        list(lib.ReLU().parameters()),
+    )
 
 
-@case("Module.__repr__", "Sequential.__repr__", "Activation.__repr__", "Softmax.__repr__", "LogSoftmax.__repr__",
-      "GELU.__repr__", "Loss.__repr__")
+@case(
+    "Module.__repr__",
+    "Sequential.__repr__",
+    "Activation.__repr__",
+    "Softmax.__repr__",
+    "LogSoftmax.__repr__",
+    "GELU.__repr__",
+    "Loss.__repr__",
+)
 def _reprs(lib):
     model = lib.Sequential(lib.Conv2d(3, 4, 3, padding=1), lib.Flatten(), lib.Linear(4, 2))
-    return [repr(m) for m in (model, lib.Softmax(dim=1), lib.LogSoftmax(dim=0), lib.GELU(approximate="tanh"), lib.ReLU(),
-                              lib.MSELoss(), lib.CrossEntropyLoss())]
+    return [
+        repr(m)
+        for m in (
+            model,
+            lib.Softmax(dim=1),
+            lib.LogSoftmax(dim=0),
+            lib.GELU(approximate="tanh"),
+            lib.ReLU(),
+            lib.MSELoss(),
+            lib.CrossEntropyLoss(),
+        )
+    ]
 
 
-# ----- losses ---------------------------------------------------------------------------------------------
+# ----- losses -------------------------------------------------------------------------------------
 LOGITS = np.random.default_rng(7).standard_normal((4, 3))
 LABELS = np.array([2, 0, 1, 2])
 
@@ -669,22 +814,27 @@ def loss_case(lib, loss, prediction: np.ndarray, target: np.ndarray, target_grad
 @case("MSELoss", "MSELoss.forward", "Loss.__call__")
 def _mse(lib):
     target = np.random.default_rng(9).standard_normal((4, 3))
-    return [loss_case(lib, lib.MSELoss(reduction=r), LOGITS, target, target_grad=True)
-            for r in ("mean", "sum", "none")]
+    return [
+        loss_case(lib, lib.MSELoss(reduction=r), LOGITS, target, target_grad=True)
+        for r in ("mean", "sum", "none")
+    ]
 
 
 @case("CrossEntropyLoss", "CrossEntropyLoss.forward")
 def _cross_entropy(lib):
-    return [loss_case(lib, lib.CrossEntropyLoss(reduction=r), LOGITS * 5, LABELS)
-            for r in ("mean", "sum", "none")]
+    return [
+        loss_case(lib, lib.CrossEntropyLoss(reduction=r), LOGITS * 5, LABELS)
+        for r in ("mean", "sum", "none")
+    ]
 
 
 @case("CrossEntropyLoss", label="CrossEntropyLoss over (N, C, d1, d2) and unbatched (C,)")
 def _cross_entropy_spatial(lib):
     rng = np.random.default_rng(10)
     logits, labels = rng.standard_normal((2, 3, 4, 5)), rng.integers(0, 3, (2, 4, 5))
-    return ([loss_case(lib, lib.CrossEntropyLoss(reduction=r), logits, labels) for r in ("mean", "none")]
-            + [loss_case(lib, lib.CrossEntropyLoss(), LOGITS[0], np.array(1))])
+    return [
+        loss_case(lib, lib.CrossEntropyLoss(reduction=r), logits, labels) for r in ("mean", "none")
+    ] + [loss_case(lib, lib.CrossEntropyLoss(), LOGITS[0], np.array(1))]
 
 
 @case("CrossEntropyLoss", "MSELoss", label="an unknown reduction")
@@ -692,16 +842,19 @@ def _bad_reduction(lib):
     lib.CrossEntropyLoss(reduction="average")(lib.tensor(LOGITS), lib.tensor(LABELS))
 
 
-# ----- optimizers and schedulers -------------------------------------------------------------------------
+# ----- optimizers and schedulers ------------------------------------------------------------------
 GRADS = [np.random.default_rng(20 + k).standard_normal((3, 2)) for k in range(4)]
 
 
 def train_steps(lib, make_optimizer, steps: int = 4, groups: bool = False):
     """Two parameters, the same gradients each step; the parameters after each step."""
-    params = [lib.tensor(np.arange(6.0).reshape(3, 2) / 7, grad=True),
-              lib.tensor(np.ones((3, 2)), grad=True)]
-    optimizer = make_optimizer([{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}]
-                               if groups else params)
+    params = [
+        lib.tensor(np.arange(6.0).reshape(3, 2) / 7, grad=True),
+        lib.tensor(np.ones((3, 2)), grad=True),
+    ]
+    optimizer = make_optimizer(
+        [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.05}] if groups else params
+    )
     history = []
     for k in range(steps):
         optimizer.zero_grad()
@@ -721,14 +874,36 @@ OPTIMIZERS = {
 }
 
 for _label, _make in OPTIMIZERS.items():
+
     def _optimizer_case(lib, make=_make):
         history, _ = train_steps(lib, lambda ps: make(lib, ps))
         grouped, optimizer = train_steps(lib, lambda ps: make(lib, ps), groups=True)
-        return history, grouped, [{k: v for k, v in g.items() if k in ("lr", "momentum", "weight_decay", "betas", "eps")}
-                                  for g in optimizer.param_groups]
-    CASES.append(Case((_label.split()[0], f"{_label.split()[0]}.step", "Optimizer", "Optimizer.step",
-                       "Optimizer.zero_grad"),
-                      _label, _optimizer_case))
+        return (
+            history,
+            grouped,
+            [
+                {
+                    k: v
+                    for k, v in g.items()
+                    if k in ("lr", "momentum", "weight_decay", "betas", "eps")
+                }
+                for g in optimizer.param_groups
+            ],
+        )
+
+    CASES.append(
+        Case(
+            (
+                _label.split()[0],
+                f"{_label.split()[0]}.step",
+                "Optimizer",
+                "Optimizer.step",
+                "Optimizer.zero_grad",
+            ),
+            _label,
+            _optimizer_case,
+        )
+    )
 
 
 @case("Optimizer.add_param_group")
@@ -775,14 +950,26 @@ def _optimizer_state_groups(lib):
     single.load_state_dict(optimizer.state_dict())
 
 
-@case("StepLR", "CosineAnnealingLR", "LRScheduler", "LRScheduler.step", "LRScheduler.get_last_lr",
-      "LRScheduler.get_lr", "StepLR.get_lr", "CosineAnnealingLR.get_lr")
+@case(
+    "StepLR",
+    "CosineAnnealingLR",
+    "LRScheduler",
+    "LRScheduler.step",
+    "LRScheduler.get_last_lr",
+    "LRScheduler.get_lr",
+    "StepLR.get_lr",
+    "CosineAnnealingLR.get_lr",
+)
 def _schedulers(lib):
     lrs = []
-    for make in (lambda o: lib.StepLR(o, step_size=2, gamma=0.5),
-                 lambda o: lib.CosineAnnealingLR(o, T_max=5, eta_min=0.01)):
+    for make in (
+        lambda o: lib.StepLR(o, step_size=2, gamma=0.5),
+        lambda o: lib.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+    ):
         params = [lib.tensor(np.ones(2), grad=True)]
-        optimizer = lib.SGD([{"params": params}, {"params": [lib.tensor(np.ones(1), grad=True)], "lr": 0.2}], lr=0.1)
+        optimizer = lib.SGD(
+            [{"params": params}, {"params": [lib.tensor(np.ones(1), grad=True)], "lr": 0.2}], lr=0.1
+        )
         scheduler = make(optimizer)
         for _ in range(6):
             optimizer.step()
@@ -795,12 +982,21 @@ def _schedulers(lib):
 def _scheduler_state(lib):
     """Three epochs, then the scheduler's state into a fresh one on a fresh optimizer whose
     groups had the same starting lr: both go on alike."""
+
     def fresh():
-        return lib.SGD([{"params": [lib.tensor(np.ones(2), grad=True)]},
-                        {"params": [lib.tensor(np.ones(1), grad=True)], "lr": 0.2}], lr=0.1)
+        return lib.SGD(
+            [
+                {"params": [lib.tensor(np.ones(2), grad=True)]},
+                {"params": [lib.tensor(np.ones(1), grad=True)], "lr": 0.2},
+            ],
+            lr=0.1,
+        )
+
     lrs = []
-    for make in (lambda o: lib.StepLR(o, step_size=2, gamma=0.5),
-                 lambda o: lib.CosineAnnealingLR(o, T_max=5, eta_min=0.01)):
+    for make in (
+        lambda o: lib.StepLR(o, step_size=2, gamma=0.5),
+        lambda o: lib.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+    ):
         optimizer = fresh()
         scheduler = make(optimizer)
         for _ in range(3):
@@ -827,9 +1023,16 @@ def _clip(lib):
     return float(norm), [p.grad for p in params]
 
 
-# ----- data --------------------------------------------------------------------------------------------
-@case("TensorDataset", "DataLoader", "Dataset", "TensorDataset.__getitem__", "TensorDataset.__len__",
-      "DataLoader.__iter__", "DataLoader.__len__")
+# ----- data ---------------------------------------------------------------------------------------
+@case(
+    "TensorDataset",
+    "DataLoader",
+    "Dataset",
+    "TensorDataset.__getitem__",
+    "TensorDataset.__len__",
+    "DataLoader.__iter__",
+    "DataLoader.__len__",
+)
 def _loader(lib):
     x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
     dataset = lib.TensorDataset(lib.tensor(x), lib.tensor(y))
@@ -863,7 +1066,7 @@ def _loader_bad(lib):
     lib.DataLoader(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), batch_size=0)
 
 
-# ----- the rest ----------------------------------------------------------------------------------------
+# ----- the rest -----------------------------------------------------------------------------------
 @case("no_grad")
 def _no_grad(lib):
     x = lib.tensor(np.ones(3), grad=True)
@@ -888,7 +1091,7 @@ def _manual_seed(lib):
     return bool(np.array_equal(first, again)), bool(np.array_equal(first, other))
 
 
-# ----- deliberate differences: each with its reason and a demonstration --------------------------------
+# ----- deliberate differences: each with its reason and a demonstration ---------------------------
 class Difference(NamedTuple):
     why: str
     show: Callable[[types.SimpleNamespace], Any]  # gives different results in the two libraries
@@ -898,65 +1101,93 @@ DIFFERENCES: Dict[str, Difference] = {
     "Tensor": Difference(
         "Tensor(data) follows torch.tensor(data), which infers the dtype (integers stay int64), "
         "not the legacy torch.Tensor(data) constructor, which always makes float32",
-        lambda lib: lib.Tensor([1, 2]).dtype),
+        lambda lib: lib.Tensor([1, 2]).dtype,
+    ),
     "Tensor.size": Difference(
         "size is numpy's: a property giving the number of elements (torch's x.numel()), not "
         "torch's method x.size() giving the shape (use x.shape)",
-        lambda lib: lib.tensor(np.zeros((2, 3))).size),
+        lambda lib: lib.tensor(np.zeros((2, 3))).size,
+    ),
     "Tensor.__repr__": Difference(
-        "repr shows Tensor([...], dtype=float32), the class students build, not torch's tensor([...])",
-        lambda lib: repr(lib.tensor(np.zeros(2)))),
+        "repr shows Tensor([...], dtype=float32), the class students build, not torch's "
+        "tensor([...])",
+        lambda lib: repr(lib.tensor(np.zeros(2))),
+    ),
     "Tensor.mean": Difference(
         "the mean of integers is float32 (Module 01's dtype policy); torch refuses integer input",
-        lambda lib: lib.tensor(np.array([1, 2])).mean()),
+        lambda lib: lib.tensor(np.array([1, 2])).mean(),
+    ),
     "Tensor.max": Difference(
         "max(axis) returns the values only, as numpy's max and torch.amax do; torch's max(dim) "
         "returns (values, indices): use argmax for the indices. max() of all elements agrees",
-        lambda lib: lib.tensor(np.eye(2)).max(axis=1)),
+        lambda lib: lib.tensor(np.eye(2)).max(axis=1),
+    ),
     "Tensor.min": Difference(
         "min(axis) returns the values only, like max(axis) (torch.amin); torch's min(dim) also "
         "returns the indices. min() of all elements agrees",
-        lambda lib: lib.tensor(np.eye(2)).min(axis=1)),
+        lambda lib: lib.tensor(np.eye(2)).min(axis=1),
+    ),
     "Tensor.numpy": Difference(
         "numpy() returns the array (shared) even when the tensor requires grad; torch refuses "
         "and asks for x.detach().numpy()",
-        lambda lib: lib.tensor(np.ones(2), grad=True).numpy()),
+        lambda lib: lib.tensor(np.ones(2), grad=True).numpy(),
+    ),
     "Linear": Difference(
         "weight is stored (in_features, out_features) so that the layer reads y = x @ W + b; "
         "torch stores the transpose (out_features, in_features)",
-        lambda lib: tuple(lib.Linear(3, 2).weight.shape)),
+        lambda lib: tuple(lib.Linear(3, 2).weight.shape),
+    ),
     "GELU": Difference(
         "only the tanh approximation, GELU() == torch's GELU(approximate='tanh'); torch's "
         "default is the exact erf form (they differ by less than 2e-4 at x = 1)",
-        lambda lib: lib.GELU()(lib.tensor(np.array([1.0])))),
+        lambda lib: lib.GELU()(lib.tensor(np.array([1.0]))),
+    ),
     "ReLU": Difference(
         "activations (Module 02) come before Module (Module 03), so they are callables, not "
         "Modules: children() and modules() leave them out; they have no parameters anyway",
-        lambda lib: len(list(lib.Sequential(lib.ReLU()).children()))),
+        lambda lib: len(list(lib.Sequential(lib.ReLU()).children())),
+    ),
     "logsumexp": Difference(
         "a numpy helper of Module 04 over the last axis, logsumexp(array); torch.logsumexp "
         "takes a Tensor and a dim",
-        lambda lib: lib.logsumexp(np.zeros((2, 3)))),
+        lambda lib: lib.logsumexp(np.zeros((2, 3))),
+    ),
     "_Pool2d.extra_repr": Difference(
         "names only what tinytorch's pooling supports (kernel_size, stride)",
-        lambda lib: lib.MaxPool2d(2).extra_repr()),
+        lambda lib: lib.MaxPool2d(2).extra_repr(),
+    ),
     "Dropout.extra_repr": Difference(
         "names only p (tinytorch has no in-place dropout)",
-        lambda lib: lib.Dropout(0.25).extra_repr()),
+        lambda lib: lib.Dropout(0.25).extra_repr(),
+    ),
 }
 
-_REPR_WHY = ("repr says what the object holds (its size, batch size or learning rate); torch's is "
-             "the default <... object at 0x...>, or for optimizers a listing of every option")
-DIFFERENCES.update({
-    "DataLoader.__repr__": Difference(_REPR_WHY, lambda lib: repr(lib.DataLoader(
-        lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), batch_size=2))),
-    "TensorDataset.__repr__": Difference(_REPR_WHY, lambda lib: repr(lib.TensorDataset(
-        lib.tensor(np.zeros((3, 1)))))),
-    "Optimizer.__repr__": Difference(_REPR_WHY, lambda lib: repr(lib.SGD(
-        [lib.tensor(np.zeros(1), grad=True)], lr=0.1))),
-    "LRScheduler.__repr__": Difference(_REPR_WHY, lambda lib: repr(lib.StepLR(lib.SGD(
-        [lib.tensor(np.zeros(1), grad=True)], lr=0.1), step_size=1))),
-})
+_REPR_WHY = (
+    "repr says what the object holds (its size, batch size or learning rate); torch's is "
+    "the default <... object at 0x...>, or for optimizers a listing of every option"
+)
+DIFFERENCES.update(
+    {
+        "DataLoader.__repr__": Difference(
+            _REPR_WHY,
+            lambda lib: repr(
+                lib.DataLoader(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), batch_size=2)
+            ),
+        ),
+        "TensorDataset.__repr__": Difference(
+            _REPR_WHY, lambda lib: repr(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))))
+        ),
+        "Optimizer.__repr__": Difference(
+            _REPR_WHY, lambda lib: repr(lib.SGD([lib.tensor(np.zeros(1), grad=True)], lr=0.1))
+        ),
+        "LRScheduler.__repr__": Difference(
+            _REPR_WHY,
+            lambda lib: repr(
+                lib.StepLR(lib.SGD([lib.tensor(np.zeros(1), grad=True)], lr=0.1), step_size=1)
+            ),
+        ),
+    }
+)
 
 
 def _differs(name: str) -> bool:
@@ -977,16 +1208,20 @@ def test_every_pytorch_name_is_cross_checked() -> None:
     assert not missing, (
         f"{len(missing)} PyTorch names of tinytorch have no case in {__file__}: {missing}. "
         "Add a case that runs each through both libraries (or, for a deliberate difference, "
-        "an entry in DIFFERENCES with its reason)")
+        "an entry in DIFFERENCES with its reason)"
+    )
 
 
 def test_cases_name_only_real_pytorch_names() -> None:
     names = set(pytorch_names())
-    stale = sorted({name for c in CASES for name in c.covers} - names) + sorted(set(DIFFERENCES) - names)
+    stale = sorted({name for c in CASES for name in c.covers} - names) + sorted(
+        set(DIFFERENCES) - names
+    )
     assert not stale, f"cases or DIFFERENCES name what tinytorch or PyTorch no longer has: {stale}"
 
 
 @pytest.mark.parametrize("name", sorted(DIFFERENCES))
 def test_each_listed_difference_is_still_real(name: str) -> None:
     assert _differs(name), (
-        f"{name} now behaves as in torch: remove it from DIFFERENCES and add a case instead")
+        f"{name} now behaves as in torch: remove it from DIFFERENCES and add a case instead"
+    )
