@@ -133,18 +133,24 @@ def test_conv2d_gradients_match_finite_differences(case):
 def test_conv2d_values_and_gradients_match_torch(case):
     torch = needs_torch()
     x, w, b = conv_inputs(case, seed=4)
-    stride, padding = case[2], case[3]
+    assert_conv2d_matches_torch(torch, x, w, b, case[2], case[3], seed=5, tol=1e-6)
+
+
+def assert_conv2d_matches_torch(torch, x, w, b, stride, padding, seed, tol):
+    """conv2d against torch's on float64 copies: the output, then the gradients of x, w and b
+    (b may be None) after backward with the same random upstream gradient."""
     ours = [f64(x), f64(w)] + ([] if b is None else [f64(b)])
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, w) + (() if b is None else (b,))]
     out = conv2d(ours[0], ours[1], ours[2] if b is not None else None, stride, padding)
     expected = torch.nn.functional.conv2d(theirs[0], theirs[1], theirs[2] if b is not None else None,
                                           stride=stride, padding=padding)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6, atol=1e-6)
-    upstream = np.random.default_rng(5).standard_normal(out.shape)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=tol, atol=tol)
+    upstream = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
     for mine, reference in zip(ours, theirs):
-        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=tol, atol=tol)
 
 
 # ----- PyTorch's padding words: "same" and "valid" -------------------------------------------
@@ -188,17 +194,7 @@ def test_same_and_valid_padding_match_torch_values_and_gradients(kernel):
     torch = needs_torch()
     x, w, b = same_inputs(kernel, seed=22)
     for padding in ("same", "valid"):
-        ours = [f64(x), f64(w), f64(b)]
-        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-        out = conv2d(*ours, padding=padding)
-        expected = torch.nn.functional.conv2d(*theirs, padding=padding)
-        assert out.shape == tuple(expected.shape)
-        np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-10)
-        upstream = np.random.default_rng(23).standard_normal(out.shape)
-        out.backward(upstream)
-        expected.backward(torch.tensor(upstream))
-        for mine, reference in zip(ours, theirs):
-            np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), rtol=1e-10, atol=1e-10)
+        assert_conv2d_matches_torch(torch, x, w, b, 1, padding, seed=23, tol=1e-10)
 
 
 def test_valid_padding_is_no_padding():
