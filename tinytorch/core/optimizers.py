@@ -139,18 +139,13 @@ class Optimizer:
 
     def _gradient(self, p: Tensor) -> Optional[np.ndarray]:
         """`p.grad` as a numpy array of p's shape and dtype, or None if p has no gradient.
+        (Tensor.grad accepts only a Tensor of p's shape, so nothing else can be there.)
 
         The array may be p.grad's own memory: read it, never change it in place.
         """
         grad = p.grad
         if grad is None:
             return None
-        if not isinstance(grad, Tensor):
-            raise TypeError(f"a parameter's .grad must be a Tensor or None, got "
-                            f"{type(grad).__name__}; set it with p.grad = Tensor(array)")
-        if grad.shape != p.shape:
-            raise ValueError(f"a parameter of shape {p.shape} has a gradient of shape "
-                             f"{grad.shape}; they must be equal")
         return grad.data.astype(p.dtype, copy=False)  # a copy only if the dtypes differ
 
     @property

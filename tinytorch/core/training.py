@@ -70,8 +70,8 @@ def clip_grad_norm(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float)
     multiplied by max_norm / (norm + 1e-6), which keeps the direction of the step. Parameters
     whose .grad is None are skipped. Like torch.nn.utils.clip_grad_norm_.
 
-    Raises a ValueError if max_norm is negative, a TypeError if an item is not a Tensor or
-    has a .grad that is neither a Tensor nor None.
+    Raises a ValueError if max_norm is negative, a TypeError if an item is not a Tensor.
+    (Tensor.grad itself refuses anything but a Tensor of the parameter's shape.)
     """
     if max_norm < 0:
         raise ValueError(f"max_norm must be 0 or more, got {max_norm}: it is the largest gradient "
@@ -81,10 +81,6 @@ def clip_grad_norm(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float)
         if not isinstance(p, Tensor):
             raise TypeError(f"clip_grad_norm takes Tensors, such as model.parameters(); item "
                             f"{index} is a {type(p).__name__}")
-        if p.grad is not None and not isinstance(p.grad, Tensor):
-            raise TypeError(f"the .grad of parameter {index} (shape {p.shape}) is a "
-                            f"{type(p.grad).__name__}: a gradient must be a Tensor or None, so "
-                            "set it with p.grad = Tensor(array)")
     grads = [p.grad.data for p in parameters if p.grad is not None]
     # vdot of a float32 array accumulates in float32; float() then sums the parts in float64.
     total_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
