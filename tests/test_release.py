@@ -226,6 +226,20 @@ def test_student_readme_names_only_files_that_exist_in_the_release(built):
     assert missing_paths(wrong, built[0]) == {"course/grade.py", "modules/10_x/10_x.ipynb"}
 
 
+def marked_commands(path: Path, marker: str) -> str:
+    """The ```sh block after `<!-- marker -->` in a markdown file, without its indentation."""
+    found = re.search(rf"^( *)<!-- {marker} -->\n\1```sh\n(.*?)^\1```", path.read_text(), re.M | re.S)
+    assert found, f"{path.name} has no sh block after <!-- {marker} -->"
+    return "\n".join(line.removeprefix(found[1]) for line in found[2].splitlines())
+
+
+@pytest.mark.parametrize("marker", ["student setup", "student first command"])
+def test_readme_and_student_guide_give_the_same_setup_steps(marker):
+    guide = marked_commands(ROOT / "course/student/README.md", marker)
+    assert marked_commands(ROOT / "README.md", marker) == guide
+    assert "milestones/" not in guide, "a milestone cannot run before the student writes modules"
+
+
 # ----- the leak check -------------------------------------------------------------------------
 
 def test_leak_check_passes_on_the_release_and_counts_what_it_checked(built):
