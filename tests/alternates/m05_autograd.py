@@ -69,33 +69,49 @@ ALTERNATES = [
         ''',
         why="a stack of (tensor, iterator over its inputs) with for/else, no done flags"),
     Alternate(
-        graded=("05-autograd-test-backward",),
-        cell="05-autograd-backward",
+        graded=("05-autograd-test-start-gradient",),
+        cell="05-autograd-start-gradient",
         region=0,
         code='''
             if not tensor.requires_grad:
                 raise RuntimeError("this tensor does not require grad: create the leaves with "
                                    "requires_grad=True and do not compute it under no_grad()")
-            if gradient is None:
-                if tensor.size != 1:
-                    raise RuntimeError(f"a tensor of shape {tensor.shape} needs a gradient "
-                                       "argument (or call .sum() first)")
-                seed = np.ones_like(tensor.data)
-            else:
+            if gradient is not None:
                 given = gradient.data if isinstance(gradient, Tensor) else gradient
                 seed = np.array(given, dtype=tensor.dtype)
                 if seed.shape != tensor.shape:
                     raise ValueError(f"gradient of shape {seed.shape} for a tensor of shape "
                                      f"{tensor.shape}")
-            pending = {id(tensor): seed}
+                return seed
+            if tensor.size == 1:
+                return np.ones_like(tensor.data)
+            raise RuntimeError(f"a tensor of shape {tensor.shape} needs a gradient argument "
+                               "(or call .sum() first)")
+        ''',
+        why="the given gradient first, np.ones_like, isinstance instead of _value, a copy, "
+            "its own error wording"),
+    Alternate(
+        graded=("05-autograd-test-accumulate-grad",),
+        cell="05-autograd-accumulate-grad",
+        region=0,
+        code='''
+            kind = leaf.dtype if leaf.dtype.kind == "f" else grad.dtype
+            total = grad if leaf.grad is None else leaf.grad.data + grad
+            leaf.grad = Tensor(np.array(total, dtype=kind, copy=True), dtype=kind)
+        ''',
+        why="one expression for both cases, then always an explicit copy"),
+    Alternate(
+        graded=("05-autograd-test-backward",),
+        cell="05-autograd-backward",
+        region=0,
+        code='''
+            pending = {id(tensor): _start_gradient(tensor, gradient)}
             for node in topological_order(tensor)[::-1]:
                 g = pending.pop(id(node), None)
                 if g is None:
                     continue
                 if node.op is None:
-                    kind = node.dtype if node.dtype.kind == "f" else g.dtype
-                    total = g if node.grad is None else node.grad.data + g
-                    node.grad = Tensor(np.array(total, dtype=kind, copy=True), dtype=kind)
+                    _accumulate_grad(node, g)
                     continue
                 if node.op not in BACKWARD_RULES:
                     raise RuntimeError(f"backward() does not know the operation {node.op!r}")
