@@ -320,7 +320,7 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-# %% modules/03_layers/03_layers.ipynb, cell 21 (03-layers-sequential)
+# %% modules/03_layers/03_layers.ipynb, cell 24 (03-layers-sequential)
 class Sequential(Module):
     """Layers applied one after another: Sequential(a, b, c)(x) == c(b(a(x))).
 
@@ -374,7 +374,7 @@ class Sequential(Module):
         return _tree_repr(type(self).__name__, self.extra_repr(), items)
 
 
-# %% modules/03_layers/03_layers.ipynb, cell 24 (03-layers-dropout)
+# %% modules/03_layers/03_layers.ipynb, cell 27 (03-layers-dropout)
 class Dropout(Module):
     """Inverted dropout: in training mode each element is zeroed with probability p and the
     rest are scaled by 1/(1 - p), so the expected output equals the input; in evaluation mode
