@@ -33,6 +33,8 @@ MAX_BYTES = 100_000  # "at most 100 KB", the rule in datasets/tiny/README.md
 # SHA-256 of images.tobytes() + labels.tobytes() of digits_8x8.npz. It changes only if the
 # data change; if that is ever intended, update it with the digest create_digits_8x8.py prints.
 DIGITS_SHA256 = "8b3b6ae90863430bdef06a3f7d1ec2f6a905a53d3375655b18cf63780ad98772"
+# The same for shifted_digits.npz, as create_shifted_digits.py prints it.
+SHIFTED_SHA256 = "4f4652b8d68152188745915e54bb5b63218936265efa746ee7a37a9e6d435171"
 
 # The usage example of the user's spec (spec/tiny-datasets.md), which README.md shows as written.
 SPEC_USAGE = '''\
@@ -68,18 +70,27 @@ def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
-def load_script():
-    """datasets/tiny/create_digits_8x8.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("create_digits_8x8", TINY / "create_digits_8x8.py")
+def load_script(name: str = "digits_8x8"):
+    """datasets/tiny/create_<name>.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"create_{name}", TINY / f"create_{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def needs_sklearn(name: str) -> None:
+    """Only the digits are extracted from scikit-learn; the shifted digits need numpy alone."""
+    if name == "digits_8x8":
+        pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
+
+
+SCRIPTS = ["digits_8x8", "shifted_digits"]
+
+
 # ----- the rules every tiny dataset follows ------------------------------------------------
 
 def test_the_digits_ship():
-    assert TINY / "digits_8x8.npz" in TINY_FILES
+    assert TINY / "digits_8x8.npz" in TINY_FILES and TINY / "shifted_digits.npz" in TINY_FILES
 
 
 @pytest.mark.parametrize("path", TINY_FILES, ids=[p.name for p in TINY_FILES])
@@ -121,31 +132,83 @@ def test_digits_equal_a_fresh_extraction_and_the_recorded_digest():
     assert digest == DIGITS_SHA256 == script.array_digest(images, labels)
 
 
-def test_script_writes_identical_bytes_whatever_the_clock(tmp_path, monkeypatch):
-    pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
-    script = load_script()
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_writes_identical_bytes_whatever_the_clock(name, tmp_path, monkeypatch):
+    needs_sklearn(name)
+    script = load_script(name)
     outputs = []
     for clock in (1_000_000_000.0, 1_700_000_000.0):  # 2001 and 2023: zip entries record a time
         monkeypatch.setattr(time, "time", lambda clock=clock: clock)
-        out = tmp_path / f"digits_{int(clock)}.npz"
+        out = tmp_path / f"{name}_{int(clock)}.npz"
         assert script.main([str(out)]) == 0
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
-    with np.load(tmp_path / "digits_1000000000.npz", allow_pickle=False) as archive:
-        np.testing.assert_array_equal(archive["images"], load_tiny("digits_8x8")[0])
+    assert outputs[0] == (TINY / f"{name}.npz").read_bytes(), f"{name}.npz is not what its script writes"
+    with np.load(tmp_path / f"{name}_1000000000.npz", allow_pickle=False) as archive:
+        np.testing.assert_array_equal(archive["images"], load_tiny(name)[0])
 
 
-def test_script_never_leaves_a_half_written_file(tmp_path, monkeypatch):
-    pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
-    script = load_script()
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_never_leaves_a_half_written_file(name, tmp_path, monkeypatch):
+    needs_sklearn(name)
+    script = load_script(name)
+    writer = script if name == "digits_8x8" else script.digits_script  # whose write_atomically runs
 
     def interrupted(source, target):
         raise KeyboardInterrupt  # the moment before the rename
 
-    monkeypatch.setattr(script.os, "replace", interrupted)
+    monkeypatch.setattr(writer.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        script.main([str(tmp_path / "digits_8x8.npz")])
+        script.main([str(tmp_path / f"{name}.npz")])
     assert list(tmp_path.iterdir()) == []
+
+
+# ----- the shifted digits ----------------------------------------------------------------------
+
+def test_shifted_digits_have_the_documented_shapes_and_labels():
+    images, labels = load_tiny("shifted_digits")
+    assert images.shape == (1797, 16, 16) and images.dtype == np.float32
+    np.testing.assert_array_equal(labels, load_tiny("digits_8x8")[1])  # same digits, same order
+    assert labels.dtype == np.int64
+
+
+def test_every_shifted_image_is_its_digit_at_one_of_the_81_places_and_nothing_else():
+    digits, _ = load_tiny("digits_8x8")
+    images, _ = load_tiny("shifted_digits")
+    found = np.zeros(len(images), dtype=int)  # how many places hold the digit, whole
+    used = set()
+    for row in range(9):
+        for column in range(9):
+            window = images[:, row:row + 8, column:column + 8]
+            rest = images.sum(axis=(1, 2)) - window.sum(axis=(1, 2))
+            here = np.all(window == digits, axis=(1, 2)) & (rest == 0)
+            found += here
+            if here.any():
+                used.add((row, column))
+    assert np.all(found >= 1), f"images {np.flatnonzero(found == 0)[:10]} are not a digit pasted whole"
+    assert len(used) == 81, f"only {len(used)} of the 81 places are used"
+
+
+def test_shifted_digits_equal_a_fresh_build_and_the_recorded_digest():
+    script = load_script("shifted_digits")
+    fresh_images, fresh_labels = script.extract()
+    images, labels = load_tiny("shifted_digits")
+    np.testing.assert_array_equal(images, fresh_images)
+    np.testing.assert_array_equal(labels, fresh_labels)
+    digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
+    assert digest == SHIFTED_SHA256 == script.array_digest(images, labels)
+    corners = script.places(len(images))
+    assert corners.min() == 0 and corners.max() == 8 and corners.shape == (1797, 2)
+
+
+def test_readme_counts_of_shared_ink_are_the_data():
+    """The README says the two 3s it draws share 29 inked pixels centred and 8 shifted."""
+    text = README.read_text(encoding="utf-8")
+    shared = [int(np.count_nonzero((load_tiny(name)[0][3] > 0) & (load_tiny(name)[0][13] > 0)))
+              for name in ("digits_8x8", "shifted_digits")]
+    assert f"have ink on {shared[0]} of the same pixels; here, on {shared[1]}." in text, shared
+    training = 1797 - 364 - 149  # Milestone 04's split: test 20%, then validation 10% of the rest
+    assert f"the {training:,} that Milestone 04 trains on" in text
 
 
 # ----- the locator ---------------------------------------------------------------------------
@@ -282,9 +345,11 @@ def test_readme_tells_everything_the_issue_asks_for():
                  "int64", "[0, 1]", "68,552 bytes", "Alpaydin", "Kaynak", "UCI", "scikit-learn",
                  "## License", "## Why tiny datasets", "MNIST", "CIFAR-10", "Milestone 03",
                  "Milestone 04", "Module 08", "## Adding a tiny dataset", "100 KB",
-                 "allow_pickle=False", DATASETS_ENV, DIGITS_SHA256]:
+                 "allow_pickle=False", DATASETS_ENV, DIGITS_SHA256,
+                 "shifted_digits.npz", "create_shifted_digits.py", "(1797, 16, 16)", SHIFTED_SHA256]:
         assert fact in text, f"README.md should mention {fact!r}"
-    assert f"{(TINY / 'digits_8x8.npz').stat().st_size:,} bytes" in text, "the size in README.md is out of date"
+    for name in ("digits_8x8.npz", "shifted_digits.npz"):
+        assert f"{(TINY / name).stat().st_size:,} bytes" in text, f"the size of {name} in README.md is out of date"
 
 
 def test_readme_usage_is_the_spec_example_verbatim():
@@ -303,9 +368,14 @@ def test_every_readme_python_block_runs_from_the_repository_root(number):
     assert done.returncode == 0, done.stderr
 
 
-def test_readme_sample_is_what_the_renderer_prints():
-    code = next(block for block in readme_blocks("python") if "render_ascii" in block)
-    shown = readme_blocks("text")[0]
+def test_readme_samples_are_what_the_renderer_prints():
+    codes = [block for block in readme_blocks("python") if "render_ascii" in block]
+    assert len(codes) == len(readme_blocks("text")) == 2, "a text block for each drawing, in order"
+    for code, shown in zip(codes[1:], readme_blocks("text")[1:]):  # the shifted digits
+        printed = run_python(code, cwd=ROOT)
+        assert printed.returncode == 0, printed.stderr
+        assert printed.stdout == shown
+    code, shown = codes[0], readme_blocks("text")[0]
     printed = run_python(code, cwd=ROOT)
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout == shown
