@@ -14,7 +14,7 @@ import numpy as np
 from tinytorch.core.tensor import AUTOGRAD, Tensor
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 8 (05-autograd-unbroadcast)
+# %% modules/05_autograd/05_autograd.ipynb, cell 10 (05-autograd-unbroadcast)
 def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, so it gets `shape`.
 
@@ -44,7 +44,7 @@ def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 11 (05-autograd-rule-table)
+# %% modules/05_autograd/05_autograd.ipynb, cell 13 (05-autograd-rule-table)
 # ----- given: the table of rules, the decorator that fills it, and two helpers ----------
 # A backward rule: rule(grad, out) -> one gradient (numpy array or None) per entry of out.inputs.
 BackwardRule = Callable[[np.ndarray, Tensor], Tuple[Optional[np.ndarray], ...]]
@@ -81,7 +81,7 @@ def _add_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, np.ndarray
     return grad, grad
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 13 (05-autograd-elementwise-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 15 (05-autograd-elementwise-rules)
 @backward_rule("subtract")
 def _subtract_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, np.ndarray]:
     """out = a - b: return (grad for a, grad for b)."""
@@ -108,7 +108,7 @@ def _negative_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (-grad,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 17 (05-autograd-topological-order)
+# %% modules/05_autograd/05_autograd.ipynb, cell 19 (05-autograd-topological-order)
 def topological_order(root: Tensor) -> List[Tensor]:
     """Every tensor that requires grad in the graph of `root` (root included), each once,
     ordered so that every tensor comes after all of its inputs; `root` comes last.
@@ -132,7 +132,7 @@ def topological_order(root: Tensor) -> List[Tensor]:
     return order
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 20 (05-autograd-start-gradient)
+# %% modules/05_autograd/05_autograd.ipynb, cell 22 (05-autograd-start-gradient)
 def _start_gradient(tensor: Tensor, gradient: Any = None) -> np.ndarray:
     """The gradient that backward() starts from: ones for a one-element `tensor` without a
     `gradient`, else `gradient` as a numpy array in the tensor's dtype.
@@ -165,7 +165,7 @@ def _start_gradient(tensor: Tensor, gradient: Any = None) -> np.ndarray:
     return start
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 23 (05-autograd-accumulate-grad)
+# %% modules/05_autograd/05_autograd.ipynb, cell 25 (05-autograd-accumulate-grad)
 def _accumulate_grad(leaf: Tensor, grad: np.ndarray) -> None:
     """Add the gradient `grad` (of leaf's shape) to `leaf.grad`: a new Tensor in the leaf's
     dtype, holding a copy of `grad` when `leaf.grad` is None, else `leaf.grad.data + grad`."""
@@ -176,7 +176,7 @@ def _accumulate_grad(leaf: Tensor, grad: np.ndarray) -> None:
         leaf.grad = Tensor(leaf.grad.data + grad, dtype=dtype)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 27 (05-autograd-backward)
+# %% modules/05_autograd/05_autograd.ipynb, cell 29 (05-autograd-backward)
 @AUTOGRAD.install
 def backward(tensor: Tensor, gradient: Any = None) -> None:
     """Fill in `.grad` of every leaf that `tensor` was computed from and that requires grad.
@@ -217,7 +217,7 @@ def backward(tensor: Tensor, gradient: Any = None) -> None:
                 grads[x] = g
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 30 (05-autograd-no-grad)
+# %% modules/05_autograd/05_autograd.ipynb, cell 34 (05-autograd-no-grad)
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Turn off graph recording inside `with no_grad():` (or a function decorated with
@@ -230,7 +230,7 @@ def no_grad() -> Iterator[None]:
         AUTOGRAD.enabled = previous
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 33 (05-autograd-grad-check)
+# %% modules/05_autograd/05_autograd.ipynb, cell 37 (05-autograd-grad-check)
 def grad_check(f: Callable[..., Tensor], *inputs: Any, what: str = "f", eps: float = 1e-6,
                atol: float = 1e-6, rtol: float = 1e-5, seed: int = 0) -> None:
     """Check backward() against central finite differences; raise AssertionError if they differ.
@@ -275,7 +275,7 @@ def grad_check(f: Callable[..., Tensor], *inputs: Any, what: str = "f", eps: flo
             )
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 35 (05-autograd-math-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 39 (05-autograd-math-rules)
 # ----- given: the rules of Module 01's math methods -------------------------------------
 @backward_rule("power")
 def _power_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
@@ -326,7 +326,7 @@ def _clone_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (grad,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 38 (05-autograd-shape-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 42 (05-autograd-shape-rules)
 _BASIC_INDEX_TYPES = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
@@ -393,7 +393,7 @@ def _getitem_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (full,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 41 (05-autograd-reduction-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 45 (05-autograd-reduction-rules)
 def _expand_reduced(array: np.ndarray, out: Tensor) -> np.ndarray:
     """Put back, as length-1 axes, the axes that the reduction `out` removed from its input, so
     that `array` (of out's shape) broadcasts against the input."""
@@ -434,7 +434,7 @@ def _min_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return _max_backward(grad, out)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 44 (05-autograd-activation-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 48 (05-autograd-activation-rules)
 _GELU_C = math.sqrt(2 / math.pi)  # the constant c of GELU's tanh approximation
 
 
@@ -484,7 +484,7 @@ def _log_softmax_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (grad - softmax * grad.sum(axis=out.saved["axis"], keepdims=True),)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 47 (05-autograd-loss-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 51 (05-autograd-loss-rules)
 def _term_grad(grad: np.ndarray, out: Tensor, n: int) -> np.ndarray:
     """Given: the gradient that reaches each of the `n` terms of the loss `out`, from the
     gradient `grad` of the loss itself, by its saved reduction: grad / n for "mean", grad for
