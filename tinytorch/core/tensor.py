@@ -341,9 +341,9 @@ class Tensor:
         return bool(self.data)
 
     def item(self) -> Union[bool, int, float]:
-        """The single number in a one-element tensor, as a Python bool, int or float.
+        """The single number in a one-element tensor, as a Python bool, int or float (given).
 
-        Raise a ValueError that names the shape if the tensor has more than one element.
+        A ValueError that names the shape if the tensor has more than one element.
         """
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with exactly one element; this one has shape {self.shape}")
@@ -359,7 +359,8 @@ class Tensor:
         grad_note = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({numbers}, dtype={self.dtype}{grad_note})"
 
-    # ----- c. arithmetic: self (op) other, and the reflected other (op) self -----------
+    # ----- c. given: arithmetic, self (op) other and the reflected other (op) self -------
+    # Each operator hands a numpy function to your _elementwise, which does the work.
     def __add__(self, other: _ArrayLike) -> "Tensor":
         return _elementwise(np.add, self, other)
 
@@ -385,7 +386,7 @@ class Tensor:
         return _elementwise(np.true_divide, other, self)
 
     def __neg__(self) -> "Tensor":
-        """-self, element-wise: `wrap_result(result, "negative", self)`."""
+        """-self, element-wise. One operand, so it calls wrap_result itself, as op "negative"."""
         return wrap_result(np.negative(self.data), "negative", self)
 
     # ----- d. matrix multiply ---------------------------------------------------------
@@ -519,16 +520,15 @@ class Tensor:
             index = index.data
         return wrap_result(self.data[index], "getitem", self, index=index)
 
-    # ----- f. reductions --------------------------------------------------------------
+    # ----- f. reductions: sum and max given, mean yours ---------------------------------
     def sum(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
             keepdim: bool = False) -> "Tensor":
         """Sum over `axis` (None: all axes; an int; or a tuple or list of ints). With
         keepdims=True the reduced axes stay, with length 1, so the result broadcasts against
-        the input. PyTorch's names `dim` and `keepdim` work too.
+        the input. PyTorch's names `dim` and `keepdim` work too (given).
 
-        The given first line turns PyTorch's names and a list of axes into numpy's `axis` (None,
-        an int or a tuple) and `keepdims`. Then finish with
-        `wrap_result(result, "sum", self, axis=axis, keepdims=keepdims)`.
+        The first line turns PyTorch's names and a list of axes into numpy's `axis` (None, an
+        int or a tuple) and `keepdims`; the result records op "sum" with the axis and keepdims.
         """
         axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
         return wrap_result(np.sum(self.data, axis=axis, keepdims=keepdims), "sum", self,
@@ -536,20 +536,28 @@ class Tensor:
 
     def mean(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
              keepdim: bool = False) -> "Tensor":
-        """Mean over `axis`, like `sum`. The mean of integers or bools is float32.
+        """Mean over `axis`, like `sum`: the sum of the numbers reduced, divided by how many
+        numbers each result averages. The mean of integers or bools is float32.
 
-        Finish with `wrap_result(result, "mean", self, axis=axis, keepdims=keepdims)`.
+        Plan: compute the sum with `np.sum(self.data, axis=axis, keepdims=keepdims)`. Then find
+        the count: how many input numbers went into each number of the sum. That is the product
+        of the lengths of the reduced axes (`self.size` for axis=None); an axis may be negative
+        and `axis` may be a tuple. Hint: the sum has one number per group of averaged numbers,
+        and all groups are the same size, so `self.size // np.size(total)` is the count (write
+        `max(np.size(total), 1)` there, so that a tensor with no numbers at all gives numpy's
+        nan instead of a ZeroDivisionError).
+        Divide, and finish with `wrap_result(result, "mean", self, axis=axis, keepdims=keepdims)`:
+        the axis and keepdims as the first line leaves them, which Module 05 reads.
         """
         axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
-        return wrap_result(np.mean(self.data, axis=axis, keepdims=keepdims), "mean", self,
-                           axis=axis, keepdims=keepdims)
+        total = np.sum(self.data, axis=axis, keepdims=keepdims)
+        count = self.size // max(np.size(total), 1)  # how many numbers each result averages
+        return wrap_result(total / count, "mean", self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: _Axis = None, keepdims: bool = False, *, dim: _Axis = None,
             keepdim: bool = False) -> "Tensor":
         """Maximum over `axis`, like `sum`. (PyTorch's `x.max(dim)` also returns the indices;
-        here `argmax` gives them.)
-
-        Finish with `wrap_result(result, "max", self, axis=axis, keepdims=keepdims)`.
+        here `argmax` gives them.) Given, like `sum`.
         """
         axis, keepdims = _reduction_args(axis, keepdims, dim, keepdim)
         return wrap_result(np.max(self.data, axis=axis, keepdims=keepdims), "max", self,
@@ -575,7 +583,7 @@ class Tensor:
                 axis = None  # dims 0 and -1 of a single number: numpy takes only None
         return wrap_result(np.argmax(self.data, axis=axis, keepdims=keepdims), None, self)
 
-    # ----- g. comparisons: element-wise, giving a bool Tensor --------------------------
+    # ----- g. given: comparisons, element-wise through _elementwise, giving bool Tensors -
     def __eq__(self, other: _ArrayLike) -> "Tensor":  # type: ignore[override]
         return _elementwise(np.equal, self, other)
 
@@ -702,7 +710,7 @@ class Tensor:
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
 
-# %% modules/01_tensor/01_tensor.ipynb, cell 26 (01-tensor-matmul-loops)
+# %% modules/01_tensor/01_tensor.ipynb, cell 24 (01-tensor-matmul-loops)
 def matmul_loops(a: Tensor, b: Tensor) -> Tensor:
     """Multiply 2-D tensors with three Python loops: out[i, j] = sum over p of a[i, p] * b[p, j].
 
