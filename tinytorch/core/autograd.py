@@ -230,7 +230,7 @@ def no_grad() -> Iterator[None]:
         AUTOGRAD.enabled = previous
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 37 (05-autograd-grad-check)
+# %% modules/05_autograd/05_autograd.ipynb, cell 43 (05-autograd-grad-check)
 def grad_check(f: Callable[..., Tensor], *inputs: Any, what: str = "f", eps: float = 1e-6,
                atol: float = 1e-6, rtol: float = 1e-5, seed: int = 0) -> None:
     """Check backward() against central finite differences; raise AssertionError if they differ.
@@ -275,7 +275,7 @@ def grad_check(f: Callable[..., Tensor], *inputs: Any, what: str = "f", eps: flo
             )
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 39 (05-autograd-math-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 45 (05-autograd-math-rules)
 # ----- given: the rules of Module 01's math methods -------------------------------------
 @backward_rule("power")
 def _power_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
@@ -326,7 +326,7 @@ def _clone_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (grad,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 42 (05-autograd-shape-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 48 (05-autograd-shape-rules)
 _BASIC_INDEX_TYPES = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
@@ -393,7 +393,7 @@ def _getitem_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (full,)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 45 (05-autograd-reduction-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 51 (05-autograd-reduction-rules)
 def _expand_reduced(array: np.ndarray, out: Tensor) -> np.ndarray:
     """Put back, as length-1 axes, the axes that the reduction `out` removed from its input, so
     that `array` (of out's shape) broadcasts against the input."""
@@ -434,7 +434,7 @@ def _min_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return _max_backward(grad, out)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 48 (05-autograd-activation-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 54 (05-autograd-activation-rules)
 _GELU_C = math.sqrt(2 / math.pi)  # the constant c of GELU's tanh approximation
 
 
@@ -484,7 +484,7 @@ def _log_softmax_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     return (grad - softmax * grad.sum(axis=out.saved["axis"], keepdims=True),)
 
 
-# %% modules/05_autograd/05_autograd.ipynb, cell 51 (05-autograd-loss-rules)
+# %% modules/05_autograd/05_autograd.ipynb, cell 57 (05-autograd-loss-rules)
 def _term_grad(grad: np.ndarray, out: Tensor, n: int) -> np.ndarray:
     """Given: the gradient that reaches each of the `n` terms of the loss `out`, from the
     gradient `grad` of the loss itself, by its saved reduction: grad / n for "mean", grad for
