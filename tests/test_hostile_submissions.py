@@ -33,7 +33,7 @@ pytestmark = [
 MODULE = "02_activations"
 SOURCE = ROOT / "modules" / MODULE / f"{MODULE}.ipynb"
 TIMEOUT = 15  # seconds per cell here: the reference cells take well under a second
-BUG = next(m for m in MUTATIONS if m.graded == "02-activations-test-relu")
+BUG = next(m for m in MUTATIONS if m.graded == "02-activations-test-sigmoid")
 
 ATTACKS = {
     "read-sources": """
@@ -127,7 +127,7 @@ time.sleep(10**9)
 """,
 }
 
-# Monkey-patching the test helpers: a wrong ReLU, and a cell that makes the checks pass anyway.
+# Monkey-patching the test helpers: a wrong Sigmoid, and a cell that makes the checks pass anyway.
 PATCH_HELPERS = """
 import numpy as np
 np.testing.assert_allclose = lambda *args, **kwargs: None
@@ -278,7 +278,7 @@ def test_sleeping_forever_is_stopped_at_the_time_limit(graded):
 
 def test_monkey_patched_test_helpers_do_not_pass_a_wrong_answer(graded):
     scores, _ = graded[0]["patch-helpers"]
-    assert scores[BUG.graded][0] == 0, f"the wrong ReLU passed its test: {scores[BUG.graded]}"
+    assert scores[BUG.graded][0] == 0, f"the wrong Sigmoid passed its test: {scores[BUG.graded]}"
 
 
 def test_the_honest_and_the_buggy_student_keep_their_grades(graded):

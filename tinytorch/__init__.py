@@ -3,7 +3,7 @@
 # behaves the same whatever a program imports first.
 
 from .core.tensor import as_array, Autograd, AUTOGRAD, wrap_result, Tensor, matmul_loops
-from .core.activations import Activation, ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, log_softmax
+from .core.activations import Activation, ReLU, Tanh, Sigmoid, GELU, Softmax, LogSoftmax, log_softmax
 from .core.layers import Module, manual_seed, Linear, Sequential, Dropout
 from .core.losses import Loss, MSELoss, logsumexp, CrossEntropyLoss, BinaryCrossEntropyLoss
 from .core.autograd import unbroadcast, BackwardRule, BACKWARD_RULES, backward_rule, topological_order, backward, no_grad, grad_check

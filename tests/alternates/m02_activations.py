@@ -4,15 +4,6 @@ from alternates import Alternate
 
 ALTERNATES = [
     Alternate(
-        graded=("02-activations-test-relu",),
-        cell="02-activations-relu",
-        region=0,
-        code='''
-            kept = np.where(x.data > 0, x.data, 0)
-            return wrap_result(kept, "relu", x)
-        ''',
-        why="np.where instead of np.maximum"),
-    Alternate(
         graded=("02-activations-test-sigmoid",),
         cell="02-activations-sigmoid",
         region=0,
@@ -22,15 +13,6 @@ ALTERNATES = [
             return wrap_result(result, "sigmoid", x)
         ''',
         why="the two rows of the table with np.where, both built from e = exp(-|x|)"),
-    Alternate(
-        graded=("02-activations-test-tanh",),
-        cell="02-activations-tanh",
-        region=0,
-        code='''
-            values = np.tanh(x.data)
-            return wrap_result(values, "tanh", x)
-        ''',
-        why="np.tanh into a named intermediate (there is one sensible way)"),
     Alternate(
         graded=("02-activations-test-gelu",),
         cell="02-activations-gelu",
