@@ -1061,6 +1061,33 @@ def _collate(lib):
     return list(lib.default_collate(samples))
 
 
+@case("Subset", "Subset.__getitem__", "Subset.__len__")
+def _subset(lib):
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    dataset = lib.TensorDataset(lib.tensor(x), lib.tensor(y))
+    view = lib.Subset(dataset, [7, 2, 2, -1])
+    nested = lib.Subset(view, [3, 0])
+    batches = [list(batch) for batch in lib.DataLoader(view, batch_size=3)]
+    return len(view), list(view[0]), list(view[-1]), len(nested), list(nested[0]), batches
+
+
+@case("random_split", "Subset.__len__", label="random_split with fractions and counts")
+def _random_split(lib):
+    lengths = []
+    for n, split in [(10, [0.3, 0.3, 0.4]), (11, [0.3, 0.3, 0.4]), (7, [0.25] * 4), (5, [0.5, 0.5]),
+                     (1797, [0.7, 0.15, 0.15]), (9, [4, 5]), (9, [0, 9]), (3, [1.0])]:
+        dataset = lib.TensorDataset(lib.tensor(np.arange(float(n))))
+        parts = lib.random_split(dataset, split)
+        served = sorted(int(lib.to_numpy(part[k][0])) for part in parts for k in range(len(part)))
+        lengths.append(([len(part) for part in parts], served == list(range(n))))
+    return lengths
+
+
+@case("random_split", label="random_split(lengths that do not add up)")
+def _random_split_bad(lib):
+    lib.random_split(lib.TensorDataset(lib.tensor(np.zeros((5, 1)))), [2, 2])
+
+
 @case("DataLoader", label="DataLoader(batch_size=0)")
 def _loader_bad(lib):
     lib.DataLoader(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), batch_size=0)
@@ -1173,6 +1200,10 @@ DIFFERENCES.update(
             lambda lib: repr(
                 lib.DataLoader(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), batch_size=2)
             ),
+        ),
+        "Subset.__repr__": Difference(
+            _REPR_WHY,
+            lambda lib: repr(lib.Subset(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))), [0])),
         ),
         "TensorDataset.__repr__": Difference(
             _REPR_WHY, lambda lib: repr(lib.TensorDataset(lib.tensor(np.zeros((3, 1)))))

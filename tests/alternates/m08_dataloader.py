@@ -2,10 +2,10 @@
 
 from alternates import Alternate
 
-DATASET = ("08-dataloader-test-tensor-dataset", "08-dataloader-test-tensor-dataset-errors")
+DATASET = ("08-dataloader-test-tensor-dataset",)
 LOADER = ("08-dataloader-test-loader-batches", "08-dataloader-test-loader-epochs",
-          "08-dataloader-test-loader-fetch", "08-dataloader-test-loader-errors",
-          "08-dataloader-test-loader-usage", "08-dataloader-test-transforms-in-loader")
+          "08-dataloader-test-loader-fetch", "08-dataloader-test-loader-usage",
+          "08-dataloader-test-transforms-in-loader")
 
 ALTERNATES = [
     Alternate(
@@ -13,59 +13,28 @@ ALTERNATES = [
         cell="08-dataloader-tensor-dataset",
         region=0,
         code='''
-            if len(tensors) == 0:
-                raise ValueError("give TensorDataset one or more tensors")
-            for k in range(len(tensors)):
-                t = tensors[k]
-                if not isinstance(t, Tensor):
-                    raise TypeError(f"argument {k} is a {type(t).__module__}.{type(t).__name__}; "
-                                    "put Tensor(...) around it")
-                if len(t.shape) == 0:
-                    raise ValueError(f"argument {k} has no first dimension to count samples")
-            sizes = [t.shape[0] for t in tensors]
-            if any(size != sizes[0] for size in sizes):
-                raise ValueError(f"the tensors have different lengths: {', '.join(map(str, sizes))}")
-            self.tensors = tensors
-        ''',
-        why="checks by position in a range loop, reads lengths from .shape, keeps the *args tuple"),
-    Alternate(
-        graded=DATASET,
-        cell="08-dataloader-tensor-dataset",
-        region=1,
-        code='''
             return self.tensors[0].shape[0]
         ''',
         why="the first entry of the shape instead of len()"),
     Alternate(
         graded=DATASET,
         cell="08-dataloader-tensor-dataset",
-        region=2,
+        region=1,
         code='''
-            if type(index) is bool or not isinstance(index, (int, np.integer)):
-                raise TypeError(f"index must be an int, got {type(index).__name__}")
-            size = len(self)
-            position = index + size if index < 0 else index
-            if position < 0 or position >= size:
-                raise IndexError(f"index {index} is out of range: the dataset has {size} samples")
-            return tuple(Tensor(np.array(t.data[position]), dtype=t.dtype) for t in self.tensors)
+            sample = []
+            for t in self.tensors:
+                sample.append(Tensor(np.array(t.data[index]), dtype=t.data.dtype))
+            return tuple(sample)
         ''',
-        why="turns a negative index into a position first, and copies the row with np.array"),
+        why="a loop that appends, copying the row with np.array and reading the dtype of .data"),
     Alternate(
         graded=DATASET,
         cell="08-dataloader-tensor-dataset",
-        region=3,
+        region=2,
         code='''
-            idx = np.array(indices)
-            if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
-                raise TypeError(f"get_batch takes a 1-D integer array of indices, got {idx.dtype} "
-                                f"of shape {idx.shape}")
-            n = len(self)
-            outside = [int(i) for i in idx if not -n <= int(i) < n]
-            if outside:
-                raise IndexError(f"indices {outside} are out of range for {n} samples")
-            return tuple(Tensor(np.take(t.data, idx, axis=0), dtype=t.dtype) for t in self.tensors)
+            return tuple(Tensor(np.take(t.data, indices, axis=0), dtype=t.dtype) for t in self.tensors)
         ''',
-        why="checks every index before fetching, with np.issubdtype and np.take"),
+        why="np.take along axis 0 instead of indexing"),
     Alternate(
         graded=("08-dataloader-test-collate",),
         cell="08-dataloader-collate",
@@ -87,46 +56,6 @@ ALTERNATES = [
         cell="08-dataloader-loader",
         region=0,
         code='''
-            try:
-                size = len(dataset)
-                dataset.__getitem__
-            except (TypeError, AttributeError):
-                raise TypeError(f"{dataset!r} is not a dataset: it needs __len__ and __getitem__") from None
-            if size == 0:
-                raise ValueError("cannot load from an empty dataset")
-            if type(batch_size) is bool or not isinstance(batch_size, (int, np.integer)):
-                raise TypeError(f"batch_size={batch_size!r} is not an integer")
-            if batch_size <= 0:
-                raise ValueError(f"batch_size={batch_size} should be at least 1")
-            for flag_name, flag in {"shuffle": shuffle, "drop_last": drop_last}.items():
-                if flag not in (True, False):
-                    raise TypeError(f"{flag_name}={flag!r} should be True or False")
-            if generator is not None:
-                if seed is not None:
-                    raise ValueError(f"seed={seed} and a generator were both given; pass one of them")
-                if not isinstance(generator, np.random.Generator):
-                    raise TypeError(f"generator={generator!r} is not a numpy Generator")
-                rng = generator
-            else:
-                if seed is not None and (type(seed) is bool or not isinstance(seed, (int, np.integer))):
-                    raise TypeError(f"seed={seed!r} is not an integer")
-                rng = np.random.default_rng(seed)
-            if collate_fn is not None and not callable(collate_fn):
-                raise TypeError(f"collate_fn={collate_fn!r} cannot be called")
-            if transform is not None and not callable(transform):
-                raise TypeError(f"transform={transform!r} cannot be called")
-            self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
-            self.drop_last, self.generator = drop_last, rng
-            self.collate_fn, self.transform = collate_fn, transform
-        ''',
-        why="asks len() and catches the error (EAFP), compares the flags with True and False "
-            "instead of checking their type, picks the generator in one if/else, and keeps the "
-            "arguments as given"),
-    Alternate(
-        graded=LOADER,
-        cell="08-dataloader-loader",
-        region=1,
-        code='''
             full, rest = divmod(len(self.dataset), self.batch_size)
             return full + (1 if rest and not self.drop_last else 0)
         ''',
@@ -134,7 +63,7 @@ ALTERNATES = [
     Alternate(
         graded=LOADER,
         cell="08-dataloader-loader",
-        region=2,
+        region=1,
         code='''
             n = len(self.dataset)
             if self.shuffle:
@@ -151,7 +80,7 @@ ALTERNATES = [
     Alternate(
         graded=LOADER,
         cell="08-dataloader-loader",
-        region=3,
+        region=2,
         code='''
             if self.collate_fn is None and hasattr(self.dataset, "get_batch"):
                 batch = self.dataset.get_batch(indices)
@@ -225,4 +154,107 @@ ALTERNATES = [
                 out[k] = padded[k, ..., top[k]:top[k] + h, left[k]:left[k] + w]
         ''',
         why="a loop over the samples with plain slices instead of sliding_window_view"),
+    Alternate(
+        graded=("08-dataloader-test-npy-dataset", "08-dataloader-test-split-loaders"),
+        cell="08-dataloader-npy-dataset",
+        region=0,
+        code='''
+            opened = []
+            for path in paths:
+                opened.append(np.load(str(path), allow_pickle=False, mmap_mode="r"))
+            self.arrays = tuple(opened)
+        ''',
+        why="a loop over the paths, as strings, with the keywords in another order"),
+    Alternate(
+        graded=("08-dataloader-test-npy-dataset",),
+        cell="08-dataloader-npy-dataset",
+        region=1,
+        code='''
+            return self.arrays[0].shape[0]
+        ''',
+        why="the first entry of the shape instead of len()"),
+    Alternate(
+        graded=("08-dataloader-test-npy-dataset",),
+        cell="08-dataloader-npy-dataset",
+        region=2,
+        code='''
+            rows = [a[index].copy() for a in self.arrays]
+            return tuple(Tensor(row, dtype=row.dtype) for row in rows)
+        ''',
+        why="copies each row with .copy() and takes the dtype from the copy"),
+    Alternate(
+        graded=("08-dataloader-test-npy-dataset",),
+        cell="08-dataloader-npy-dataset",
+        region=3,
+        code='''
+            return tuple(Tensor(np.take(a, indices, axis=0), dtype=a.dtype) for a in self.arrays)
+        ''',
+        why="np.take on the memory-mapped arrays instead of indexing"),
+    Alternate(
+        graded=("08-dataloader-test-random-split", "08-dataloader-test-split-loaders"),
+        cell="08-dataloader-random-split",
+        region=0,
+        code='''
+            return self.indices.shape[0]
+        ''',
+        why="the shape of the index array instead of len()"),
+    Alternate(
+        graded=("08-dataloader-test-random-split", "08-dataloader-test-split-loaders"),
+        cell="08-dataloader-random-split",
+        region=1,
+        code='''
+            position = self.indices[index]
+            return self.dataset[position.item()]
+        ''',
+        why="turns the numpy integer into a Python int with .item()"),
+    Alternate(
+        graded=("08-dataloader-test-random-split", "08-dataloader-test-split-loaders"),
+        cell="08-dataloader-random-split",
+        region=2,
+        code='''
+            wanted = np.take(self.indices, positions)
+            if hasattr(self.dataset, "get_batch"):
+                return self.dataset.get_batch(wanted)
+            samples = [self.dataset[int(i)] for i in wanted]
+            return default_collate(samples)
+        ''',
+        why="np.take for the dataset's indices and hasattr for get_batch"),
+    Alternate(
+        graded=("08-dataloader-test-random-split", "08-dataloader-test-split-loaders"),
+        cell="08-dataloader-random-split",
+        region=3,
+        code='''
+            if fractions:
+                sizes = [int(n * f // 1) for f in lengths]
+                k = 0
+                while sum(sizes) < n:
+                    sizes[k] += 1
+                    k = (k + 1) % len(sizes)
+            else:
+                sizes = list(map(int, lengths))
+            shuffled = rng.permutation(n)
+            parts, start = [], 0
+            for size in sizes:
+                parts.append(Subset(dataset, shuffled[start:start + size]))
+                start += size
+            return parts
+        ''',
+        why="floors with // 1, hands out the left-overs in a while loop, cuts with a running start"),
+    Alternate(
+        graded=("08-dataloader-test-split-loaders",),
+        cell="08-dataloader-split-loaders",
+        region=0,
+        code='''
+            subsets = random_split(dataset, lengths, rng)
+            result = []
+            for k, subset in enumerate(subsets):
+                if k == 0:
+                    result.append(DataLoader(subset, batch_size=batch_size, shuffle=True,
+                                             generator=rng, transform=train_transform))
+                else:
+                    result.append(DataLoader(subset, batch_size=batch_size, shuffle=False,
+                                             transform=eval_transform))
+            return result
+        ''',
+        why="a loop over the parts, the generator passed by position, shuffle=False spelled out"),
 ]

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from tinytorch import Tensor
-from tinytorch.data.loader import (Compose, DataLoader, Dataset, Normalize, RandomCrop,
-                                   RandomHorizontalFlip, TensorDataset, default_collate,
-                                   load_tiny, render_ascii)
+from tinytorch.data.loader import (Compose, DataLoader, Dataset, Normalize, NpyDataset,
+                                   RandomCrop, RandomHorizontalFlip, Subset, TensorDataset,
+                                   default_collate, load_tiny, random_split, render_ascii,
+                                   split_loaders)
 
 
 @pytest.fixture(scope="module")
@@ -593,3 +594,131 @@ def test_transform_settings_take_numpy_numbers():
     assert (crop.size, crop.padding) == ((3, 4), 1) and crop(x).shape == (2, 1, 3, 4)
     assert RandomHorizontalFlip(np.float32(1.0))(x).shape == x.shape
     assert Normalize(np.float32(0.5), [np.float64(2.0)])(x).shape == x.shape
+
+
+# ----- data on disk, splits, and augmenting the training split only ---------------------------
+
+@pytest.fixture
+def npy_files(tmp_path, digits):
+    images, labels = digits
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    return tmp_path / "images.npy", tmp_path / "labels.npy"
+
+
+def test_npy_dataset_maps_its_files_and_serves_what_tensor_dataset_serves(npy_files, digits):
+    on_disk = NpyDataset(*npy_files)
+    assert all(isinstance(a, np.memmap) for a in on_disk.arrays) and len(on_disk) == 1797
+    ours = [(x.data, y.data) for x, y in DataLoader(on_disk, batch_size=100, shuffle=True, seed=3)]
+    memory = TensorDataset(Tensor(digits[0]), Tensor(digits[1]))
+    theirs = [(x.data, y.data) for x, y in DataLoader(memory, batch_size=100, shuffle=True, seed=3)]
+    assert len(ours) == len(theirs) == 18
+    for (a, b), (c, d) in zip(ours, theirs):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def test_npy_dataset_samples_are_copies_in_memory(npy_files, digits):
+    on_disk = NpyDataset(*npy_files)
+    image, label = on_disk[-2]
+    assert (image.dtype, label.dtype, image.shape) == (np.float32, np.int64, (8, 8))
+    assert image.data.flags.writeable and not np.shares_memory(image.data, on_disk.arrays[0])
+    batch = on_disk.get_batch([4, 4, -1])[0]
+    np.testing.assert_array_equal(batch.data, digits[0][[4, 4, -1]])
+    assert batch.data.flags.writeable and not np.shares_memory(batch.data, on_disk.arrays[0])
+
+
+def test_npy_dataset_reads_the_file_when_asked(npy_files, digits):
+    on_disk = NpyDataset(*npy_files)
+    changed = np.load(npy_files[0], mmap_mode="r+")
+    changed[11] = 0.25
+    changed.flush()
+    np.testing.assert_array_equal(on_disk[11][0].data, np.full((8, 8), 0.25, np.float32))
+    np.testing.assert_array_equal(on_disk.get_batch(np.array([11]))[0].data[0], np.full((8, 8), 0.25))
+
+
+def test_npy_dataset_refuses_an_archive_and_files_of_different_lengths(tmp_path):
+    np.savez(tmp_path / "both.npz", x=np.zeros(3))
+    np.save(tmp_path / "three.npy", np.zeros(3))
+    np.save(tmp_path / "four.npy", np.zeros(4))
+    with pytest.raises(TypeError):
+        NpyDataset(tmp_path / "both.npz")
+    with pytest.raises(ValueError) as raised:
+        NpyDataset(tmp_path / "three.npy", tmp_path / "four.npy")
+    assert {"3", "4"} <= set(re.findall(r"\d+", str(raised.value)))
+    with pytest.raises(ValueError):
+        NpyDataset()
+
+
+def test_subset_maps_positions_through_its_indices(dataset, digits):
+    images, labels = digits
+    view = Subset(dataset, np.array([7, -1, 0]))
+    assert len(view) == 3 and view[1][1].item() == labels[-1] and view[-1][1].item() == labels[0]
+    x, y = view.get_batch(np.array([2, 0]))
+    np.testing.assert_array_equal(x.data, images[[0, 7]])
+    np.testing.assert_array_equal(y.data, labels[[0, 7]])
+    with pytest.raises(IndexError):
+        view[3]
+
+
+def test_a_loader_over_a_subset_keeps_the_batched_fetch(digits):
+    counted = Counting(Tensor(digits[0]), Tensor(digits[1]))
+    batches = list(DataLoader(Subset(counted, np.arange(300, 600)), batch_size=64))
+    assert (counted.batch_calls, counted.sample_calls) == (5, 0)
+    np.testing.assert_array_equal(np.concatenate([y.data for _, y in batches]), digits[1][300:600])
+
+
+def test_a_subset_of_a_dataset_without_get_batch_collates(digits):
+    class Doubles(Dataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, index):
+            return 2.0 * index
+
+    view = Subset(Doubles(), [4, 1])
+    batch = view.get_batch([0, 1])
+    assert isinstance(batch, Tensor) and batch.data.tolist() == [8.0, 2.0]
+
+
+@pytest.mark.parametrize("n, lengths, expected", [
+    (10, [0.3, 0.3, 0.4], [3, 3, 4]), (11, [0.3, 0.3, 0.4], [4, 3, 4]),
+    (7, [0.25, 0.25, 0.25, 0.25], [2, 2, 2, 1]), (1797, [0.7, 0.15, 0.15], [1258, 270, 269]),
+    (5, [0.5, 0.5], [3, 2]), (9, [4, 5], [4, 5]), (9, [0, 9], [0, 9])])
+def test_random_split_lengths_as_in_pytorch(n, lengths, expected):
+    parts = random_split(TensorDataset(Tensor(np.arange(n))), lengths, seed=2)
+    assert [len(p) for p in parts] == expected
+    np.testing.assert_array_equal(np.concatenate([p.indices for p in parts]),
+                                  np.random.default_rng(2).permutation(n))
+
+
+def test_random_split_is_repeatable_from_a_seed_or_a_generator(dataset):
+    by_seed = random_split(dataset, [0.5, 0.5], seed=9)
+    by_generator = random_split(dataset, [0.5, 0.5], np.random.default_rng(9))
+    for a, b in zip(by_seed, by_generator):
+        np.testing.assert_array_equal(a.indices, b.indices)
+    assert not np.array_equal(by_seed[0].indices, random_split(dataset, [0.5, 0.5], seed=10)[0].indices)
+
+
+@pytest.mark.parametrize("lengths, error", [([1000, 796], ValueError), ([1.5, -0.5], ValueError),
+                                            ([], TypeError), ("half", TypeError)])
+def test_random_split_refuses_lengths_that_do_not_fit(dataset, lengths, error):
+    with pytest.raises(error):
+        random_split(dataset, lengths, seed=0)
+
+
+def test_split_loaders_augment_the_training_part_only(digits):
+    images, labels = digits
+    ids = Tensor(np.arange(1600))
+    data = TensorDataset(Tensor(images[:1600, None]), Tensor(labels[:1600]), ids)
+    flip = RandomHorizontalFlip(1.0)
+    train, val = split_loaders(data, [1200, 400], 100, train_transform=flip, eval_transform=None, seed=4)
+    parts = random_split(data, [1200, 400], seed=4)
+    np.testing.assert_array_equal(train.dataset.indices, parts[0].indices)
+    np.testing.assert_array_equal(val.dataset.indices, parts[1].indices)
+    for x, _, i in train:
+        np.testing.assert_array_equal(x.data, images[i.data, None, :, ::-1])
+    served = [(x.data, i.data) for x, _, i in val]
+    np.testing.assert_array_equal(np.concatenate([i for _, i in served]), parts[1].indices)
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in served]), images[parts[1].indices, None])
+    assert train.shuffle and not val.shuffle
