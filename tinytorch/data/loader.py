@@ -401,7 +401,7 @@ class DataLoader:
                 f"shuffle={self.shuffle}, drop_last={self.drop_last})")
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 29 (08-dataloader-render-ascii)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 31 (08-dataloader-render-ascii)
 # ----- given: images as text -----------------------------------------------------------------
 ASCII_SHADES = "░▒▓█"  # background to full ink: a pixel v in [0, 1] is drawn as shade int(v * 4)
 
@@ -432,7 +432,7 @@ def render_ascii(images: Any, titles: Optional[Sequence[Any]] = None, shades: st
     return "\n".join((" " * gap).join(cell.ljust(width) for cell in line).rstrip() for line in lines)
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 32 (08-dataloader-transforms)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 34 (08-dataloader-transforms)
 def _check_images(x: Any, name: str) -> None:
     """Raise a clear error unless `x` is a Tensor of images: one image (H, W) or (C, H, W), or a
     batch (N, C, H, W)."""
@@ -576,7 +576,7 @@ class Compose:
         return f"Compose({self.transforms!r})"
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 35 (08-dataloader-random-crop)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 37 (08-dataloader-random-crop)
 class RandomCrop:
     """Pad each image with zeros, then cut a window of `size` at a random position: one per
     image of a batch (N, C, H, W), one for the whole of a single image (C, H, W) or (H, W)."""
@@ -623,7 +623,7 @@ class RandomCrop:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 39 (08-dataloader-npy-dataset)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 41 (08-dataloader-npy-dataset)
 class NpyDataset(Dataset):
     """Samples read from .npy files only when asked for: sample i is row i of every file.
 
@@ -674,7 +674,7 @@ def _check_arrays(arrays: Tuple[Any, ...], paths: Sequence[Any]) -> None:
     _check_lengths([len(a) for a in arrays], [a.shape for a in arrays], "files")
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 42 (08-dataloader-random-split)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 44 (08-dataloader-random-split)
 class Subset(Dataset):
     """The samples of `dataset` at `indices`: sample k of the subset is dataset[indices[k]].
 
@@ -766,7 +766,7 @@ def _split_lengths(lengths: Any, n: int) -> bool:
     return False
 
 
-# %% modules/08_dataloader/08_dataloader.ipynb, cell 45 (08-dataloader-split-loaders)
+# %% modules/08_dataloader/08_dataloader.ipynb, cell 47 (08-dataloader-split-loaders)
 def split_loaders(dataset: Any, lengths: Sequence[Union[int, float]], batch_size: int, *,
                   train_transform: Optional[Callable] = None,
                   eval_transform: Optional[Callable] = None,
