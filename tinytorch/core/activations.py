@@ -140,7 +140,7 @@ class GELU(Activation):
             return wrap_result(0.5 * x.data * (1 + np.tanh(inner)), "gelu", x)
 
 
-# %% modules/02_activations/02_activations.ipynb, cell 19 (02-activations-softmax)
+# %% modules/02_activations/02_activations.ipynb, cell 22 (02-activations-softmax)
 def _dim_argument(dim: Any, activation: str) -> int:
     """The `dim` of Softmax(dim=...) or LogSoftmax(dim=...) as an int; a TypeError otherwise."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
@@ -193,7 +193,7 @@ class Softmax(Activation):
             return wrap_result(exps, "softmax", x, axis=self.dim)
 
 
-# %% modules/02_activations/02_activations.ipynb, cell 22 (02-activations-log-softmax)
+# %% modules/02_activations/02_activations.ipynb, cell 25 (02-activations-log-softmax)
 class LogSoftmax(Activation):
     """The log of Softmax along `dim`, computed stably: log_softmax(x)_i = x_i - log(sum_j exp(x_j)).
 
