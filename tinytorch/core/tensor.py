@@ -204,8 +204,9 @@ def _elementwise(fn: Callable, a: Any, b: Any) -> "Tensor":
     `try:` and raise your own message in `except ValueError:` (`np.shape` works on numbers
     too: it gives `()`). Checking first with `np.broadcast_shapes` works as well, but costs
     time on every operation, and most operations are fine. Finish with
-    `wrap_result(result, fn.__name__, a, b)`, with `a` and `b` as they were passed. Your
-    operators pass np.subtract, np.multiply and np.divide (see the table above `wrap_result`).
+    `wrap_result(result, fn.__name__, a, b)`, with `a` and `b` as they were passed. The given
+    operators pass np.add, np.subtract, np.multiply, np.true_divide (whose name is "divide") and
+    the comparisons np.equal, np.less, ... (see the table above `wrap_result`).
     """
     x, y = _unwrap(a), _unwrap(b)
     try:
@@ -710,7 +711,7 @@ class Tensor:
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
 
-# %% modules/01_tensor/01_tensor.ipynb, cell 24 (01-tensor-matmul-loops)
+# %% modules/01_tensor/01_tensor.ipynb, cell 28 (01-tensor-matmul-loops)
 def matmul_loops(a: Tensor, b: Tensor) -> Tensor:
     """Multiply 2-D tensors with three Python loops: out[i, j] = sum over p of a[i, p] * b[p, j].
 
