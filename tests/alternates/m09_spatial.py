@@ -53,44 +53,38 @@ ALTERNATES = [
         cell="09-spatial-conv2d-backward",
         region=1,
         code='''
-            c_in = weight.shape[1]
-            hp, wp = h + 2 * ph, w + 2 * pw
-            g = np.pad(grad, ((0, 0), (0, 0), (0, hp - out_h), (0, wp - out_w))).transpose(1, 0, 2, 3)
-            L = n * hp * wp
-            blocks = (weight.reshape(n_out, c_in * kh * kw).T @ g.reshape(n_out, L)).reshape(c_in, kh * kw, L)
-            flat = np.zeros((c_in, L + (kh - 1) * wp + (kw - 1)), dtype=grad.dtype)
-            offsets = [(i, j) for i in range(kh) for j in range(kw)]
-            for k, (i, j) in enumerate(offsets):
-                s = i * wp + j
-                flat[:, s:s + L] += blocks[:, k]
-            images = flat[:, :L].reshape(c_in, n, hp, wp)[:, :, ph:ph + h, pw:pw + w]
-            return np.moveaxis(images, 1, 0)
+            o = weight.shape[0]
+            g = np.moveaxis(grad, 1, 0).reshape(o, -1)
+            grad_weight = np.tensordot(g, im2col(x, kernel_size, stride, padding), axes=(1, 1))
+            grad_weight = grad_weight.reshape(weight.shape)
+            if not need_x:
+                return None, grad_weight
+            cols_grad = weight.reshape(o, -1).T @ g
+            return col2im(cols_grad, x.shape, kernel_size, stride, padding), grad_weight
         ''',
-        why="np.pad puts G on the padded grid, one flat list of offsets, np.moveaxis at the end"),
+        why="np.moveaxis and np.tensordot, G @ cols.T in the textbook orientation, an early return"),
     Alternate(
-        graded=("09-spatial-test-conv2d-backward",),
-        cell="09-spatial-conv2d-backward",
-        region=2,
+        graded=("09-spatial-test-conv2d-backward-chunks",),
+        cell="09-spatial-conv2d-backward-chunks",
+        region=0,
         code='''
             n_out = weight.shape[0]
             kernel = weight.shape[2:]
-            g = grad.transpose(1, 0, 2, 3).reshape(n_out, -1)        # the whole batch at once
             w_matrix = weight.data.reshape(n_out, -1)
-            grad_weight = grad_x = None
-            if weight.requires_grad:
-                cols = im2col(x.data, kernel, stride, padding)
-                grad_weight = (g @ cols.T).reshape(weight.shape)
+            grad_weight = np.zeros(weight.shape, dtype=grad.dtype)
+            grad_x = None
             if x.requires_grad:
-                if stride == (1, 1):
-                    grad_x = conv2d_grad_input(grad, weight.data, x.shape[2:], padding)
-                else:
-                    grad_x = col2im(w_matrix.T @ g, x.shape, kernel, stride, padding)
-            grads = (grad_x, grad_weight)
-            if len(out.inputs) == 3:
-                grads = grads + (grad.sum(axis=(0, 2, 3)),)
-            return grads
+                grad_x = np.zeros(x.shape, dtype=grad.dtype)
+            per_image = w_matrix.shape[1] * grad.shape[2] * grad.shape[3] * x.data.itemsize
+            for part in _image_chunks(len(x.data), per_image):
+                g = np.moveaxis(grad[part], 1, 0).reshape(n_out, -1)
+                cols = im2col(x.data[part], kernel, stride, padding)
+                grad_weight += (g @ cols.T).reshape(weight.shape)
+                if grad_x is not None:
+                    grad_x[part] = col2im(w_matrix.T @ g, x.data[part].shape, kernel, stride, padding)
         ''',
-        why="the whole batch in one pass, G @ cols.T in the textbook orientation"),
+        why="the chunk's columns and col2im written out in the loop instead of calling "
+            "conv2d_backward_batch, and no conv2d_grad_input"),
     Alternate(
         graded=("09-spatial-test-conv2d-module",),
         cell="09-spatial-conv2d-module",

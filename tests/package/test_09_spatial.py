@@ -10,7 +10,8 @@ import tinytorch
 from tinytorch.core.autograd import grad_check, no_grad
 from tinytorch.core.layers import Linear, Module, Sequential, manual_seed
 from tinytorch.core.spatial import (AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, col2im,
-                                    conv2d, conv_output_size, im2col, max_pool2d)
+                                    conv2d, conv2d_backward_batch, conv_output_size, im2col,
+                                    max_pool2d)
 from tinytorch.core.tensor import Tensor
 
 
@@ -476,6 +477,56 @@ def test_chunks_of_the_batch_are_invisible(monkeypatch, chunk_bytes):
     windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
     np.testing.assert_allclose(W.grad.data, np.einsum("ncyxij,noyx->ocij", windows, upstream, optimize=True), rtol=1e-9)
     np.testing.assert_allclose(B.grad.data, upstream.sum(axis=(0, 2, 3)), rtol=1e-10)
+
+
+
+# ----- the backward pass: the whole batch at once (Step 3), a chunk at a time (Step 4) ---------
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv2d_backward_batch_gives_the_sums_over_windows(case):
+    x, w, _ = conv_inputs(case, seed=21)
+    (sh, sw), (ph, pw) = pair(case[2]), pair(case[3])
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, w.shape[2:], axis=(2, 3))[:, :, ::sh, ::sw]
+    upstream = np.random.default_rng(22).standard_normal((x.shape[0], w.shape[0]) + windows.shape[2:4])
+    found_x, found_w = conv2d_backward_batch(upstream, x, w, (sh, sw), (ph, pw))
+    np.testing.assert_allclose(found_w, np.einsum("ncyxij,noyx->ocij", windows, upstream), rtol=1e-9, atol=1e-12)
+    # The input's gradient: d/dx of sum(conv(x) * upstream), which is linear in x.
+    probe = np.random.default_rng(23).standard_normal(x.shape)
+    moved = conv_loops(x + probe, w, None, (sh, sw), (ph, pw)) - conv_loops(x, w, None, (sh, sw), (ph, pw))
+    assert found_x.shape == x.shape
+    assert np.isclose(np.sum(found_x * probe), np.sum(moved * upstream))
+
+
+def test_conv2d_backward_batch_keeps_float32_and_skips_the_input_when_asked():
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((2, 3, 6, 6), dtype=np.float32)
+    w = rng.standard_normal((5, 3, 3, 3), dtype=np.float32)
+    upstream = rng.standard_normal((2, 5, 6, 6), dtype=np.float32)
+    both = conv2d_backward_batch(upstream, x, w, (1, 1), (1, 1))
+    assert both[0].dtype == np.float32 and both[1].dtype == np.float32
+    weight_only = conv2d_backward_batch(upstream, x, w, (1, 1), (1, 1), need_x=False)
+    assert weight_only[0] is None
+    np.testing.assert_allclose(weight_only[1], both[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("need_x", [True, False])
+def test_the_backward_pass_holds_the_columns_of_one_chunk_at_a_time(need_x):
+    import tracemalloc
+    rng = np.random.default_rng(25)
+    images = Tensor(rng.standard_normal((32, 16, 32, 32), dtype=np.float32), requires_grad=need_x)
+    layer = Conv2d(16, 4, 3, padding=1, rng=0)
+    result = layer(images)
+    seed_grad = np.ones(result.shape, dtype=np.float32)
+    all_columns = 9 * images.data.nbytes  # im2col of the whole batch
+    tracemalloc.start()
+    try:
+        result.backward(seed_grad)
+        top = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (images.grad is not None) == need_x and layer.weight.grad is not None
+    assert top < all_columns, f"peak {top / 1e6:.1f} MB, whole-batch columns {all_columns / 1e6:.1f} MB"
 
 
 # ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
