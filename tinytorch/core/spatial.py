@@ -15,7 +15,7 @@ from tinytorch.core.layers import Module, _generator
 from tinytorch.core.tensor import Tensor, wrap_result
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 7 (09-spatial-helpers)
+# %% modules/09_spatial/09_spatial.ipynb, cell 10 (09-spatial-helpers)
 # ----- given: size arguments, input checks, and the output-size formula ------------------
 _Pair = Union[int, Tuple[int, int]]  # a size: one integer for both axes, or (height, width)
 _sliding_window_view = np.lib.stride_tricks.sliding_window_view
@@ -105,7 +105,7 @@ def conv_output_size(size: Tuple[int, int], kernel_size: Tuple[int, int],
             (padded[1] - kernel_size[1]) // stride[1] + 1)
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 11 (09-spatial-im2col)
+# %% modules/09_spatial/09_spatial.ipynb, cell 14 (09-spatial-im2col)
 def im2col(x: np.ndarray, kernel_size: _Pair, stride: _Pair = 1, padding: _Pair = 0) -> np.ndarray:
     """Every patch the kernel covers in the zero-padded images, as one column of a matrix.
 
@@ -136,7 +136,7 @@ def im2col(x: np.ndarray, kernel_size: _Pair, stride: _Pair = 1, padding: _Pair 
     return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 14 (09-spatial-conv2d)
+# %% modules/09_spatial/09_spatial.ipynb, cell 17 (09-spatial-conv2d)
 def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair = 1,
            padding: Union[_Pair, str] = 0) -> Tensor:
     """2-D convolution of a batch of images, like torch.nn.functional.conv2d.
@@ -189,7 +189,7 @@ def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair 
     return wrap_result(out, "conv2d", *inputs, stride=stride, padding=padding)
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 17 (09-spatial-conv2d-backward)
+# %% modules/09_spatial/09_spatial.ipynb, cell 22 (09-spatial-conv2d-backward)
 def col2im(cols: np.ndarray, x_shape: Tuple[int, int, int, int], kernel_size: _Pair,
            stride: _Pair = 1, padding: _Pair = 0) -> np.ndarray:
     """The adjoint of im2col: add every entry of `cols` (C*kh*kw, N*H_out*W_out) back onto the
@@ -234,7 +234,7 @@ def conv2d_backward_batch(grad: np.ndarray, x: np.ndarray, weight: np.ndarray,
     return grad_x, grad_weight
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 21 (09-spatial-conv2d-backward-chunks)
+# %% modules/09_spatial/09_spatial.ipynb, cell 26 (09-spatial-conv2d-backward-chunks)
 # ----- given: the input's gradient of a stride-1 convolution in long runs (optional section) ----
 def conv2d_grad_input(grad: np.ndarray, weight: np.ndarray, size: Tuple[int, int],
                       padding: Tuple[int, int]) -> np.ndarray:
@@ -291,7 +291,7 @@ def _conv2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray
     return grad_x, grad_weight, grad.sum(axis=(0, 2, 3))  # the bias: every output added bias[o] once
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 24 (09-spatial-conv2d-module)
+# %% modules/09_spatial/09_spatial.ipynb, cell 29 (09-spatial-conv2d-module)
 class Conv2d(Module):
     """A 2-D convolution layer, like torch.nn.Conv2d (NCHW input, weight (O, C, kh, kw)).
 
@@ -341,7 +341,7 @@ class Conv2d(Module):
         return text if getattr(self, "bias", None) is not None else text + ", bias=False"
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 27 (09-spatial-max-pool)
+# %% modules/09_spatial/09_spatial.ipynb, cell 32 (09-spatial-max-pool)
 def max_pool2d(x: Any, kernel_size: _Pair, stride: Optional[_Pair] = None) -> Tensor:
     """The maximum of each kh x kw window (stride defaults to the kernel size), per image and
     channel: (N, C, H, W) -> (N, C, H_out, W_out). Recorded as "max_pool2d" with input x and saved
@@ -392,7 +392,7 @@ class MaxPool2d(_Pool2d):
         return max_pool2d(x, self.kernel_size, self.stride)
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 30 (09-spatial-avg-pool)
+# %% modules/09_spatial/09_spatial.ipynb, cell 35 (09-spatial-avg-pool)
 def avg_pool2d(x: Any, kernel_size: _Pair, stride: Optional[_Pair] = None) -> Tensor:
     """The mean of each kh x kw window (stride defaults to the kernel size), per image and
     channel, recorded as "avg_pool2d" with input x and saved kernel_size and stride (pairs)."""
@@ -425,7 +425,7 @@ class AvgPool2d(_Pool2d):
         return avg_pool2d(x, self.kernel_size, self.stride)
 
 
-# %% modules/09_spatial/09_spatial.ipynb, cell 33 (09-spatial-flatten)
+# %% modules/09_spatial/09_spatial.ipynb, cell 38 (09-spatial-flatten)
 class Flatten(Module):
     """Merge dimensions start_dim ... end_dim into one, like torch.nn.Flatten.
 
