@@ -586,6 +586,31 @@ def test_load_state_dict_refuses_another_layout_as_torch_does():
     assert not np.shares_memory(other.state[first]["exp_avg"], snapshot["state"][0]["exp_avg"])
 
 
+def test_a_learning_rate_of_zero_is_allowed_and_changes_nothing():
+    # "lr, a number >= 0": 0 is allowed, as in torch (a frozen step, e.g. for a warm-up).
+    for make in (lambda ps: SGD(ps, lr=0), lambda ps: SGD([{"params": ps, "lr": 0.0}], lr=0.1),
+                 lambda ps: Adam(ps, lr=0.0)):
+        w = Tensor(np.arange(3.0))
+        optimizer = make([w])
+        w.grad = Tensor(np.ones(3))
+        optimizer.step()
+        np.testing.assert_array_equal(w.data, np.arange(3.0))
+
+
+def test_loaded_state_takes_the_parameters_dtype():
+    # "each parameter its saved state (copies, in the parameter's dtype)"
+    w64 = Tensor(np.ones(3), dtype=np.float64)
+    saved = Adam([w64], lr=0.1)
+    w64.grad = Tensor(np.full(3, 0.5))
+    saved.step()
+    w32 = Tensor(np.ones(3), dtype=np.float32)
+    loaded = Adam([w32], lr=0.1)
+    loaded.load_state_dict(saved.state_dict())
+    for key, value in loaded.state[w32].items():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32, f"state {key!r} is {value.dtype}, not the parameter's float32"
+
+
 def test_load_state_dict_messages_are_torchs(torch):
     saved = torch.optim.Adam([{"params": [torch.zeros(3, requires_grad=True)]},
                               {"params": [torch.zeros(1, requires_grad=True)]}])
