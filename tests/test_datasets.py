@@ -349,7 +349,8 @@ def test_readme_tells_everything_the_issue_asks_for():
                  "shifted_digits.npz", "create_shifted_digits.py", "(1797, 16, 16)", SHIFTED_SHA256]:
         assert fact in text, f"README.md should mention {fact!r}"
     for name in ("digits_8x8.npz", "shifted_digits.npz"):
-        assert f"{(TINY / name).stat().st_size:,} bytes" in text, f"the size of {name} in README.md is out of date"
+        size = (TINY / name).stat().st_size
+        assert f"{size:,} bytes" in text, f"the size of {name} in README.md is out of date"
 
 
 def test_readme_usage_is_the_spec_example_verbatim():
