@@ -81,12 +81,12 @@ class Sigmoid(Activation):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return sigmoid(x) element-wise, with no overflow for any x (see the table above).
+        """Return sigmoid(x) element-wise, with no overflow for any x: build it from
+        e = exp(-|x|), as in the table above, so that exp only sees numbers <= 0.
 
-        Compute exp(min(x, 0)) / (1 + exp(-|x|)) with np.exp, np.minimum and np.abs, then
-        `return wrap_result(result, "sigmoid", x)`. (If you prefer np.where: it computes both
-        of its branches for every element, so build both from e = exp(-|x|), never from
-        exp(x) or exp(-x).) The given `with` line lets exp(-1000) underflow quietly to 0,
+        Finish with `return wrap_result(result, "sigmoid", x)`. If you use np.where: it
+        computes both of its branches for every element, so build both from e, never from
+        exp(x) or exp(-x). The given `with` line lets exp(-1000) underflow quietly to 0,
         which is the right answer.
         """
         _require_tensor(x, self)
