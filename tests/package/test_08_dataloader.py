@@ -722,3 +722,62 @@ def test_split_loaders_augment_the_training_part_only(digits):
     np.testing.assert_array_equal(np.concatenate([i for _, i in served]), parts[1].indices)
     np.testing.assert_array_equal(np.concatenate([x for x, _ in served]), images[parts[1].indices, None])
     assert train.shuffle and not val.shuffle
+
+
+def test_npy_dataset_of_one_file_keeps_its_dtype(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(10.0).reshape(5, 2))
+    one = NpyDataset(tmp_path / "x.npy")
+    assert len(one) == 5 and one[4][0].dtype == np.float64 and one.get_batch([0, 4])[0].dtype == np.float64
+    np.testing.assert_array_equal(one[4][0].data, [8.0, 9.0])
+
+
+def test_npy_dataset_refuses_a_file_of_one_number(tmp_path):
+    np.save(tmp_path / "one.npy", np.float32(3.0))
+    with pytest.raises(ValueError):
+        NpyDataset(tmp_path / "one.npy")
+
+
+def test_npy_dataset_and_subset_have_a_text_form_naming_their_class(npy_files, dataset):
+    assert "NpyDataset" in repr(NpyDataset(*npy_files))
+    assert "Subset" in repr(Subset(dataset, [0, 1]))
+
+
+def test_subset_checks_its_dataset_and_indices(dataset, digits):
+    class SizeOnly:
+        def __len__(self):
+            return 3
+
+    for not_a_dataset in (42, SizeOnly()):
+        with pytest.raises(TypeError):
+            Subset(not_a_dataset, [0])
+    for bad in ([1797], [-1798], [0, 5000]):
+        with pytest.raises(IndexError):
+            Subset(dataset, bad)
+    assert Subset(dataset, [-1797])[0][1].item() == digits[1][0]
+    empty = Subset(dataset, [])
+    assert len(empty) == 0 and empty.get_batch([])[0].shape == (0, 8, 8)
+
+
+@pytest.mark.parametrize("n, lengths, expected", [(9, [0.0, 1.0], [0, 9]), (9, [1.0], [9])])
+def test_random_split_takes_fractions_of_zero_and_one(n, lengths, expected):
+    assert [len(p) for p in random_split(TensorDataset(Tensor(np.arange(n))), lengths, seed=0)] == expected
+
+
+@pytest.mark.parametrize("lengths, error", [([0.5, 0.2], ValueError), ([-1, 10], ValueError),
+                                            ([2.5, 6.5], ValueError), ([True, 8], TypeError)])
+def test_random_split_refuses_what_are_neither_counts_nor_fractions(lengths, error):
+    with pytest.raises(error):
+        random_split(TensorDataset(Tensor(np.arange(9))), lengths, seed=0)
+
+
+def test_split_loaders_repeat_their_training_epochs_and_normalize_evaluation(digits):
+    images, labels = digits
+    data = TensorDataset(Tensor(images[:1000, None]), Tensor(labels[:1000]))
+    crop, scale = RandomCrop(8, padding=1), Normalize(0.25, 0.5)
+    runs = [split_loaders(data, [0.8, 0.2], 50, train_transform=crop, eval_transform=scale, seed=6)
+            for _ in range(2)]
+    for (a, _), (b, _) in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(a.data, b.data)
+    held_out = random_split(data, [0.8, 0.2], seed=6)[1].indices
+    served = np.concatenate([x.data for x, _ in runs[0][1]])
+    np.testing.assert_allclose(served, (images[held_out, None] - 0.25) / 0.5)
