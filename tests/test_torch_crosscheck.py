@@ -624,6 +624,84 @@ def _dropout_bad(lib):
     lib.Dropout(1.5)
 
 
+def batchnorm(lib, num_features: int, **kwargs):
+    """A float64 BatchNorm2d (its running statistics too) with the same weight and bias in both
+    libraries, when it has them."""
+    dtype = torch.float64 if lib.name == "torch" else np.float64
+    layer = lib.BatchNorm2d(num_features, dtype=dtype, **kwargs)
+    rng = np.random.default_rng(6)
+    params = [p for p in (layer.weight, layer.bias) if p is not None]
+    set_params(lib, params, [rng.standard_normal(num_features) for _ in params])
+    return layer
+
+
+def fresh_steps(lib, layer, inputs) -> List[Dict[str, Any]]:
+    """forward_backward on each input in turn, the gradients set to None before each (torch
+    accumulates into the same .grad tensor, which an earlier result would show)."""
+    steps = []
+    for x in inputs:
+        layer.zero_grad()
+        steps.append(forward_backward(lib, layer, x))
+    return steps
+
+
+def running_statistics(layer) -> Dict[str, Any]:
+    return {
+        name: getattr(layer, name)
+        for name in ("running_mean", "running_var", "num_batches_tracked")
+    }
+
+
+@case("BatchNorm2d", "BatchNorm2d.forward")
+def _batchnorm(lib):
+    layer = batchnorm(lib, 3)
+    steps = fresh_steps(lib, layer, [X4 * 2 + k for k in range(3)])
+    statistics = running_statistics(layer)
+    layer.eval()
+    layer.zero_grad()
+    return steps, statistics, forward_backward(lib, layer, X4[:1])
+
+
+@case("BatchNorm2d", label="BatchNorm2d(momentum=None, affine=False), then eval")
+def _batchnorm_average(lib):
+    layer = batchnorm(lib, 3, momentum=None, affine=False)
+    steps = fresh_steps(lib, layer, [X4 * (k + 1) for k in range(3)])
+    statistics = running_statistics(layer)
+    layer.eval()
+    return steps, statistics, forward_backward(lib, layer, X4), layer.weight, layer.bias
+
+
+@case("BatchNorm2d", label="BatchNorm2d(track_running_stats=False, bias=False) in eval mode")
+def _batchnorm_untracked(lib):
+    layer = batchnorm(lib, 3, track_running_stats=False, bias=False)
+    layer.eval()
+    return forward_backward(lib, layer, X4), running_statistics(layer), layer.bias
+
+
+@case("BatchNorm2d", label="BatchNorm2d training on one value per channel")
+def _batchnorm_one_value(lib):
+    batchnorm(lib, 3)(lib.tensor(X4[:1, :, :1, :1]))
+
+
+@case("BatchNorm2d", label="BatchNorm2d on a 3-D input")
+def _batchnorm_3d(lib):
+    batchnorm(lib, 3)(lib.tensor(X4[0]))
+
+
+@case("BatchNorm2d", label="BatchNorm2d on the wrong number of channels")
+def _batchnorm_channels(lib):
+    batchnorm(lib, 4)(lib.tensor(X4))
+
+
+@case("BatchNorm2d.extra_repr")
+def _batchnorm_repr(lib):
+    return [
+        lib.BatchNorm2d(3).extra_repr(),
+        lib.BatchNorm2d(4, eps=1e-3, momentum=None, affine=False).extra_repr(),
+        lib.BatchNorm2d(2, bias=False, track_running_stats=False).extra_repr(),
+    ]
+
+
 # ----- models: Module's methods, Sequential, state_dict -------------------------------------------
 def small_cnn(lib):
     """Conv2d, MaxPool2d, Flatten (no activation: see DIFFERENCES, "ReLU"): the parameter

@@ -9,9 +9,9 @@ import pytest
 import tinytorch
 from tinytorch.core.autograd import grad_check, no_grad
 from tinytorch.core.layers import Linear, Module, Sequential, manual_seed
-from tinytorch.core.spatial import (AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, col2im,
-                                    conv2d, conv2d_backward_batch, conv_output_size, im2col,
-                                    max_pool2d)
+from tinytorch.core.spatial import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d, avg_pool2d,
+                                    col2im, conv2d, conv2d_backward_batch, conv_output_size,
+                                    im2col, max_pool2d)
 from tinytorch.core.tensor import Tensor
 
 
@@ -527,6 +527,108 @@ def test_the_backward_pass_holds_the_columns_of_one_chunk_at_a_time(need_x):
         tracemalloc.stop()
     assert (images.grad is not None) == need_x and layer.weight.grad is not None
     assert top < all_columns, f"peak {top / 1e6:.1f} MB, whole-batch columns {all_columns / 1e6:.1f} MB"
+
+
+
+# ----- BatchNorm2d (given) ------------------------------------------------------------------------
+
+def channel_stats(a):
+    return a.mean(axis=(0, 2, 3)), a.var(axis=(0, 2, 3))
+
+
+def test_batchnorm_training_normalizes_each_channel_with_the_batch_statistics():
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal((5, 3, 4, 6)) * 3 + 2
+    layer = BatchNorm2d(3, dtype=np.float64)
+    layer.weight.data[...] = [1.0, 2.0, -0.5]
+    layer.bias.data[...] = [0.0, 1.0, 3.0]
+    got = layer(f64(x, False)).data
+    mean, var = channel_stats(x)
+    shape = (1, 3, 1, 1)
+    expected = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + 1e-5)
+    expected = expected * np.array([1.0, 2.0, -0.5]).reshape(shape) + np.array([0.0, 1.0, 3.0]).reshape(shape)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_batchnorm_running_statistics_use_momentum_and_the_unbiased_variance():
+    rng = np.random.default_rng(31)
+    layer = BatchNorm2d(2, dtype=np.float64)
+    tracked_mean, tracked_var = np.zeros(2), np.ones(2)
+    for k in range(3):
+        x = rng.standard_normal((4, 2, 3, 3)) + k
+        layer(f64(x, False))
+        mean, var = channel_stats(x)
+        m = 4 * 3 * 3
+        tracked_mean = 0.9 * tracked_mean + 0.1 * mean
+        tracked_var = 0.9 * tracked_var + 0.1 * var * m / (m - 1)
+    np.testing.assert_allclose(layer.running_mean.data, tracked_mean, rtol=1e-10)
+    np.testing.assert_allclose(layer.running_var.data, tracked_var, rtol=1e-10)
+    assert int(layer.num_batches_tracked.data) == 3
+
+
+def test_batchnorm_momentum_none_averages_every_batch():
+    rng = np.random.default_rng(32)
+    layer = BatchNorm2d(2, momentum=None, dtype=np.float64)
+    batches = [rng.standard_normal((3, 2, 2, 2)) * (k + 1) for k in range(4)]
+    for x in batches:
+        layer(f64(x, False))
+    np.testing.assert_allclose(layer.running_mean.data, np.mean([channel_stats(x)[0] for x in batches], axis=0), rtol=1e-10)
+
+
+def test_batchnorm_eval_uses_the_running_statistics_even_for_one_image():
+    layer = BatchNorm2d(2, dtype=np.float64)
+    layer.running_mean.data[...] = [1.0, -2.0]
+    layer.running_var.data[...] = [4.0, 0.25]
+    layer.eval()
+    x = np.random.default_rng(33).standard_normal((1, 2, 1, 1))
+    got = layer(f64(x, False)).data
+    np.testing.assert_allclose(got.ravel(), (x.ravel() - [1.0, -2.0]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5))
+    assert int(layer.num_batches_tracked.data) == 0
+    layer.train()
+    with pytest.raises(ValueError):
+        layer(f64(x, False))
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batchnorm_gradients_match_finite_differences(training):
+    rng = np.random.default_rng(34)
+    layer = BatchNorm2d(3, dtype=np.float64).train(training)
+    layer.running_mean.data[...] = rng.standard_normal(3)
+    layer.running_var.data[...] = rng.uniform(0.5, 2.0, 3)
+
+    def apply(x, w, b):
+        layer.weight, layer.bias = w, b
+        return layer(x)
+
+    grad_check(apply, f64(rng.standard_normal((4, 3, 3, 2))), f64(rng.standard_normal(3)), f64(rng.standard_normal(3)),
+               what=f"BatchNorm2d training={training}")
+
+
+def test_batchnorm_parameters_modes_and_text():
+    layer = BatchNorm2d(4)
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert layer.weight.dtype == np.float32 and np.all(layer.weight.data == 1) and np.all(layer.bias.data == 0)
+    assert not layer.running_mean.requires_grad and layer.running_var.dtype == np.float32
+    assert BatchNorm2d(4, affine=False).parameters() == []
+    assert [n for n, _ in BatchNorm2d(4, bias=False).named_parameters()] == ["weight"]
+    model = Sequential(Conv2d(1, 4, 3, rng=0), layer).eval()
+    assert layer.training is False and model(Tensor(np.ones((1, 1, 5, 5)))).shape == (1, 4, 3, 3)
+    assert repr(layer) == "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
+    out = layer.train()(Tensor(np.random.default_rng(35).standard_normal((2, 4, 3, 3))))
+    assert out.dtype == np.float32
+
+
+def test_batchnorm_matches_torch_over_training_steps_and_in_eval():
+    torch = needs_torch()
+    rng = np.random.default_rng(36)
+    ours, theirs = BatchNorm2d(3, dtype=np.float64), torch.nn.BatchNorm2d(3, dtype=torch.float64)
+    for k in range(3):
+        x = rng.standard_normal((4, 3, 5, 5)) * (k + 1) + k
+        np.testing.assert_allclose(ours(f64(x, False)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-12)
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal((2, 3, 5, 5))
+    np.testing.assert_allclose(ours(f64(x, False)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
 
 
 # ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
