@@ -3,6 +3,7 @@
 Each test states one rule of the Tensor API; numpy is the reference for values and shapes.
 """
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -630,6 +631,18 @@ def test_reductions_take_pytorchs_dim_and_keepdim(name):
     # An empty list of dims reduces them all, as in PyTorch (numpy would reduce none).
     check_values(f"x.{name}(axis=())", reduce(axis=()), getattr(np, name)(x))
     error_message(TypeError, f"x.{name}(axis=0, dim=0)", lambda: reduce(axis=0, dim=0))
+
+
+@pytest.mark.parametrize("shape, axis", [((2, 0), 0), ((2, 0), None), ((0, 3), 0), ((0,), None)])
+def test_mean_of_no_numbers_is_numpys(shape, axis):
+    # mean's docstring: a tensor with no numbers gives numpy's nan (or an empty result), no error.
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = Tensor(np.zeros(shape)).mean(axis=axis)
+        expected = np.zeros(shape).mean(axis=axis)
+    what = f"Tensor(np.zeros({shape})).mean(axis={axis})"
+    assert got.shape == np.shape(expected), f"{what}: expected shape {np.shape(expected)}, got {got.shape}"
+    assert np.array_equal(got.data, expected, equal_nan=True), f"{what}: expected {expected}, got {got.data}"
 
 
 def test_min_keeps_integers():
