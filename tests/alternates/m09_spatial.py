@@ -176,6 +176,30 @@ ALTERNATES = [
         ''',
         why="a loop over the output positions instead of the window offsets"),
     Alternate(
+        graded=("09-spatial-test-batchnorm",),
+        cell="09-spatial-batchnorm",
+        region=0,
+        code='''
+            if not use_batch:
+                scale = 1.0 / np.sqrt(self.running_var.data + self.eps)
+                shift = Tensor(self.running_mean.data.reshape(per_channel), dtype=x.dtype)
+                y = (x - shift) * Tensor(scale.reshape(per_channel), dtype=x.dtype)
+            else:
+                mean = x.sum(axis=(0, 2, 3), keepdims=True) / count
+                deviation = x - mean
+                var = (deviation ** 2).sum(axis=(0, 2, 3), keepdims=True) / count
+                y = deviation / (var + self.eps) ** 0.5
+                if self.training and self.track_running_stats:
+                    self.num_batches_tracked.data[...] = self.num_batches_tracked.data + 1
+                    n = int(self.num_batches_tracked.data)
+                    step = self.momentum if self.momentum is not None else 1.0 / n
+                    batch_var = var.data.ravel() * count / (count - 1)
+                    self.running_mean.data[...] = (1 - step) * self.running_mean.data + step * mean.data.ravel()
+                    self.running_var.data[...] = (1 - step) * self.running_var.data + step * batch_var
+        ''',
+        why="sums divided by m, ** for the square and the root, the evaluation branch first, "
+            "running = (1 - step) * running + step * batch"),
+    Alternate(
         graded=("09-spatial-test-flatten",),
         cell="09-spatial-flatten",
         region=0,

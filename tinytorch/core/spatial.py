@@ -454,7 +454,6 @@ class Flatten(Module):
 
 
 # %% modules/09_spatial/09_spatial.ipynb, cell 41 (09-spatial-batchnorm)
-# ----- given: batch normalization of images ---------------------------------------------------
 class BatchNorm2d(Module):
     """Batch normalization over the channels of (N, C, H, W) images, like torch.nn.BatchNorm2d.
 
@@ -492,7 +491,8 @@ class BatchNorm2d(Module):
 
     def forward(self, x: Any) -> Tensor:
         """Normalize each channel of x with the batch's statistics (training, or no running
-        statistics kept) or with the running ones (evaluation); then weight * x + bias."""
+        statistics kept), updating the running statistics in training, or with the running ones
+        (evaluation); then weight * x + bias (given). Leaves the normalized x in `y`."""
         if isinstance(x, Tensor) and x.ndim != 4 or not isinstance(x, Tensor) and np.ndim(x) != 4:
             raise ValueError(f"BatchNorm2d: expected 4D input (got {np.ndim(getattr(x, 'data', x))}D "
                              f"input): a batch of images (N, C, H, W)")
@@ -502,11 +502,12 @@ class BatchNorm2d(Module):
             raise ValueError(f"BatchNorm2d({self.num_features}) got an input of {channels} channels "
                              f"(shape {x.shape}): num_features must be the number of channels")
         per_channel = (1, channels, 1, 1)
-        if self.training or not self.track_running_stats:  # the batch's own statistics
-            count = x.shape[0] * x.shape[2] * x.shape[3]
-            if count <= 1:
-                raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                                 f"size {x.shape}: a channel of one number has no variance")
+        use_batch = self.training or not self.track_running_stats  # the batch's own statistics?
+        count = x.shape[0] * x.shape[2] * x.shape[3]                # m: the numbers per channel
+        if use_batch and count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {x.shape}: a channel of one number has no variance")
+        if use_batch:
             mean = x.mean(axis=(0, 2, 3), keepdims=True)
             centred = x - mean
             var = (centred * centred).mean(axis=(0, 2, 3), keepdims=True)
