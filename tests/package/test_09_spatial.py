@@ -631,6 +631,57 @@ def test_batchnorm_matches_torch_over_training_steps_and_in_eval():
     np.testing.assert_allclose(ours(f64(x, False)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
 
 
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "3"])
+def test_batchnorm_refuses_a_channel_count_that_is_not_a_positive_integer(bad):
+    with pytest.raises(ValueError):
+        BatchNorm2d(bad)
+
+
+def test_batchnorm_of_one_channel_in_float64_keeps_its_dtypes():
+    layer = BatchNorm2d(1, dtype=np.float64)
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+    assert layer.running_var.dtype == np.float64 and layer.num_batches_tracked.dtype == np.int64
+    out = layer(np.random.default_rng(40).standard_normal((3, 1, 2, 2)))  # a numpy batch works
+    assert out.dtype == np.float64 and out.shape == (3, 1, 2, 2)
+
+
+def test_batchnorm_without_running_statistics_keeps_none_and_trains():
+    layer = BatchNorm2d(2, track_running_stats=False, dtype=np.float64)
+    assert layer.running_mean is None and layer.running_var is None and layer.num_batches_tracked is None
+    x = np.random.default_rng(41).standard_normal((3, 2, 2, 3))
+    got = layer(f64(x, False)).data
+    np.testing.assert_allclose(got.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 4), (1, 2, 3, 4, 4)])
+def test_batchnorm_refuses_inputs_that_are_not_4d(shape):
+    for make in (np.zeros, lambda s: Tensor(np.zeros(s))):
+        with pytest.raises(ValueError):
+            BatchNorm2d(shape[1] if len(shape) > 1 else 1)(make(shape))
+
+
+def test_batchnorm_refuses_the_wrong_number_of_channels():
+    with pytest.raises(ValueError):
+        BatchNorm2d(3)(Tensor(np.zeros((2, 4, 3, 3))))
+
+
+def test_batchnorm_counts_every_pixel_of_non_square_images_in_the_unbiased_variance():
+    x = np.random.default_rng(42).standard_normal((4, 2, 2, 3))
+    layer = BatchNorm2d(2, momentum=1.0, dtype=np.float64)
+    layer(f64(x, False))
+    np.testing.assert_allclose(layer.running_var.data, x.var(axis=(0, 2, 3)) * 24 / 23, rtol=1e-12)
+
+
+def test_batchnorm_eval_keeps_float64_precision():
+    layer = BatchNorm2d(2, dtype=np.float64).eval()
+    layer.running_mean.data[...] = [0.1, 0.2]
+    layer.running_var.data[...] = [3.0, 7.0]
+    x = np.random.default_rng(43).standard_normal((2, 2, 3, 3))
+    expected = (x - np.array([0.1, 0.2]).reshape(1, 2, 1, 1)) / np.sqrt(np.array([3.0, 7.0]) + 1e-5).reshape(1, 2, 1, 1)
+    np.testing.assert_allclose(layer(f64(x, False)).data, expected, rtol=1e-13, atol=1e-15)
+
+
 # ----- more of what the docstrings promise (found by tests/package_mutants.py) -----------------
 
 def test_im2col_with_padding_returns_the_dtype_of_its_input():

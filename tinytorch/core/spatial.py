@@ -493,10 +493,7 @@ class BatchNorm2d(Module):
         """Normalize each channel of x with the batch's statistics (training, or no running
         statistics kept), updating the running statistics in training, or with the running ones
         (evaluation); then weight * x + bias (given). Leaves the normalized x in `y`."""
-        if isinstance(x, Tensor) and x.ndim != 4 or not isinstance(x, Tensor) and np.ndim(x) != 4:
-            raise ValueError(f"BatchNorm2d: expected 4D input (got {np.ndim(getattr(x, 'data', x))}D "
-                             f"input): a batch of images (N, C, H, W)")
-        x = _images(x, "BatchNorm2d")
+        x = _images(x, "BatchNorm2d")  # a ValueError unless x is a batch of images (N, C, H, W)
         channels = x.shape[1]
         if channels != self.num_features:
             raise ValueError(f"BatchNorm2d({self.num_features}) got an input of {channels} channels "
