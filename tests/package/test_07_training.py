@@ -511,3 +511,129 @@ def test_single_layer_cannot_learn_xor(seed):
     assert max(history["train_accuracy"]) <= 0.75
     assert trainer.evaluate(batches)["accuracy"] <= 0.75
     assert history["train_loss"][-1] > 0.6  # stuck near log(2): no line separates XOR
+
+
+# ----- what the package mutation run (tests/package_mutants.py) found untested ---------------
+
+def test_accuracy_reads_one_hot_rows_along_the_class_axis_and_refuses_3d_scores():
+    scores = Tensor([[2.0, 0.5], [0.1, 0.3], [1.0, 3.0]])  # 3 rows, 2 classes: not square
+    one_hot = Tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    assert accuracy(scores, one_hot) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):  # (N, 1, d) is neither (N, C) scores nor (N,) / (N, 1)
+        accuracy(Tensor(np.zeros((2, 1, 4))), Tensor(np.zeros(8)))
+
+
+def test_clip_grad_norm_to_zero_and_its_exact_factor():
+    params = params_with_grads([np.array([3.0, 4.0])], dtype=np.float64)
+    assert clip_grad_norm(params, 1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(params[0].grad.data, np.array([3.0, 4.0]) / (5.0 + 1e-6), rtol=1e-12)
+    params = params_with_grads([np.array([3.0, 4.0])], dtype=np.float64)
+    clip_grad_norm(params, 0.0)  # max_norm 0 is allowed, as in torch: every gradient becomes 0
+    np.testing.assert_array_equal(params[0].grad.data, np.zeros(2))
+
+
+def test_scheduler_defaults_base_class_and_repr():
+    from tinytorch.core.training import LRScheduler
+
+    optimizer = sgd(0.1)
+    scheduler = StepLR(optimizer, step_size=1)  # gamma defaults to 0.1, as in torch
+    assert repr(scheduler) == "StepLR(last_epoch=0, lr=[0.1])"
+    scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+    with pytest.raises(NotImplementedError):  # the base class has no rule of its own
+        LRScheduler(sgd(0.1)).step()
+
+
+def test_progress_bar_line_width_time_and_rate():
+    bar = ProgressBar(total=4, description="epoch 1/1", stream=io.StringIO())
+    for _ in range(2):
+        bar.update()
+    half = bar.line(now=bar.start + 0.5)
+    assert "[##########..........] batch 2/4" in half  # 20 characters wide, half full
+    assert "4.0 batch/s" in half and "0.50s" in half
+    assert "0.0 batch/s" in bar.line(now=bar.start) and "0.00s" in bar.line(now=bar.start)
+    assert "1.0 batch/s" in bar.line(now=bar.start + 2.0) and "2.00s" in bar.line(now=bar.start + 2.0)
+
+
+def test_progress_bar_blanks_out_a_longer_old_line_exactly():
+    stream = FakeTerminal()
+    bar = ProgressBar(total=3, stream=stream, min_interval=0.0)
+    bar.update(loss=1.0, accuracy=0.5)
+    bar.update(loss=0.5)  # a shorter line: padded with spaces to the old one's length
+    first, second = stream.getvalue().split("\r")[1:]
+    assert len(second) == len(first)
+    assert second.endswith(" ") and "accuracy" not in second
+
+
+def test_progress_bar_redraws_again_after_min_interval():
+    import time
+
+    stream = FakeTerminal()
+    bar = ProgressBar(total=3, stream=stream)  # min_interval defaults to 0.1 s
+    bar.update()
+    time.sleep(0.15)
+    bar.update()
+    bar.update()  # within 0.1 s of the last redraw: not redrawn
+    assert stream.getvalue().count("\r") == 1 and "batch 2/3" in stream.getvalue()
+
+
+def test_trainer_options_modes_progress_history_and_repr():
+    trainer, train, val = classification_run(0, scheduler=False)
+    Trainer(trainer.model, CrossEntropyLoss(), trainer.optimizer, clip_grad_norm=0)  # 0 is allowed
+    assert repr(trainer) == ("Trainer(model=Sequential, loss_fn=CrossEntropyLoss(), "
+                             "optimizer=SGD, epochs trained=0)")
+    trainer.model.eval()
+    bar = ProgressBar(total=len(train), stream=io.StringIO())
+    result = trainer.train_epoch(train, bar)
+    assert trainer.model.training  # train_epoch trains in training mode
+    assert bar.count == len(train) and bar.values == {"loss": pytest.approx(result["loss"])}
+    assert trainer.fit(train, epochs=0) == trainer.history and trainer.epoch == 0
+    with pytest.raises(ValueError):
+        trainer.fit(train, epochs=True)
+    history = trainer.fit((batch for batch in train), epochs=1, progress=False)  # one epoch: fine
+    assert history["epoch"] == [1] and 0 <= history["time"][0] < 60
+
+
+class CountingStream(io.StringIO):
+    """A stream that is not a terminal and cannot say so (isatty raises), counting flushes."""
+
+    flushes = 0
+
+    def isatty(self):
+        raise ValueError("no terminal here")
+
+    def flush(self):
+        self.flushes += 1
+
+
+def test_progress_bar_closes_once_and_flushes_what_it_writes():
+    stream = CountingStream()
+    bar = ProgressBar(total=2, stream=stream, min_interval=0.0)
+    bar.update()
+    bar.close()
+    bar.close()  # a second close writes nothing more
+    assert "\r" not in stream.getvalue() and stream.getvalue().count("\n") == 1
+    assert stream.flushes >= 1
+
+
+def test_array_batches_defaults_small_settings_and_repr():
+    x, y = np.arange(70.0), np.arange(70)  # 1-D features: one number per sample
+    assert len(ArrayBatches(x[:65], y[:65])) == 3 and len(batch_iterator(x[:65], y[:65])) == 3  # 32 each
+    assert len(ArrayBatches(x[:5], y[:5], batch_size=1)) == 5
+    assert repr(ArrayBatches(x[:5], y[:5], batch_size=2)) == \
+        "ArrayBatches(5 samples, batch_size=2, 3 batches, shuffle=False)"
+    ours = [b.data.tolist() for _, b in batch_iterator(x, y, 10, shuffle=True, rng=3)]
+    same = [b.data.tolist() for _, b in ArrayBatches(x, y, 10, shuffle=True, rng=3)]
+    assert ours == same and ours != [list(range(i, i + 10)) for i in range(0, 70, 10)]
+
+
+def test_trainer_refuses_bad_clipping_and_metrics_and_shows_the_epoch_length(capsys):
+    trainer, train, _ = classification_run(0, scheduler=False)
+    model, optimizer = trainer.model, trainer.optimizer
+    with pytest.raises(ValueError):
+        Trainer(model, CrossEntropyLoss(), optimizer, clip_grad_norm=-1.0)
+    for metrics in ({"loss": accuracy}, {"samples": accuracy}, {"acc": 5}):
+        with pytest.raises(ValueError):
+            Trainer(model, CrossEntropyLoss(), optimizer, metrics=metrics)
+    trainer.fit(train, epochs=1)
+    assert f"batch {len(train)}/{len(train)}" in capsys.readouterr().out
