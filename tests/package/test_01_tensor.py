@@ -910,3 +910,10 @@ def test_grad_refuses_a_tensor_of_another_shape(shape):
     message = error_message(ValueError, f"p.grad of shape {shape}", lambda: setattr(p, "grad", Tensor(np.zeros(shape))))
     assert str(shape) in message and "(2, 3)" in message, message
     assert p.grad is None
+
+
+def test_one_dimension_permutes_and_a_single_number_has_an_argmax_along_dims_0_and_minus_1():
+    # As in torch: permute(0) of a 1-D tensor is the tensor; argmax of a 0-d tensor is 0.
+    np.testing.assert_array_equal(Tensor([1.0, 2.0]).permute(0).data, [1.0, 2.0])
+    for dim in (0, -1):
+        assert Tensor(5.0).argmax(dim).data == 0 and Tensor(5.0).argmax(dim=dim).shape == ()
