@@ -117,3 +117,18 @@ def test_readme_commands_set_up_then_run():
     for marker, job in (("main command", "export.py"), ("test command", "pytest")):
         command = readme_command(marker)
         assert command.startswith("python3 -m venv .venv") and job in command
+
+
+def test_module_tables_give_the_time_and_difficulty_each_notebook_states():
+    import nbformat
+
+    stated = {}
+    for path in sorted(ROOT.glob("modules/*/*.ipynb")):
+        intro = nbformat.read(path, as_version=4).cells[1].source
+        found = re.search(r"Time: about ([\d.]+) h\. Difficulty: (\d) of 5", intro)
+        assert found, f"{path.name}: the introduction gives no 'Time: about N h. Difficulty: D of 5'"
+        stated[path.name[:2]] = found.groups()
+    for readme in ("README.md", "course/student/README.md"):
+        rows = dict((m[0], (m[1], m[2])) for m in re.findall(
+            r"^\| (\d\d) \|.*\| about ([\d.]+) h \| (\d) of 5 \|$", (ROOT / readme).read_text(), re.M))
+        assert rows == stated, f"{readme}: the module table's times and difficulties {rows} differ from the notebooks' {stated}"
