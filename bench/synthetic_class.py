@@ -7,7 +7,7 @@ generated with nbgrader into the gradebook: --db, or COURSE_ROOT/gradebook.db) a
 students' submissions into COURSE_ROOT/submitted/<student>/08_dataloader/. The same N gives the
 same class. In every ten students, in order: the reference solution (the source notebook) at
 places 0, 3 and 6, the untouched release (nbgrader's generate_assignment output) at place 9,
-and a planted bug at the other six: the next of tests/mutations.py's Module 08 entries, in
+and a planted bug at the other six: the next of tests/mutations/'s Module 08 entries, in
 their order, applied to the reference as tests/test_grading_integrity.py applies them.
 --hanging K makes the last K students' loader cell sleep forever (stopped at the time limit).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # tests/mutations.py
+sys.path.insert(0, str(ROOT / "tests"))  # tests/mutations/
 
 # nbgrader starts `alembic` by name: find the one of this interpreter's venv.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

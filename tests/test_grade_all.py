@@ -3,7 +3,7 @@ the grades that one worker on SQLite gives, the summary counts what happened, an
 splits the class with no student graded twice or missed.
 
 A synthetic class of Module 08 (bench/synthetic_class.py): the reference, the untouched release,
-two planted bugs of tests/mutations.py, a cell that never finishes (stopped at a 10 s limit),
+two planted bugs of tests/mutations/, a cell that never finishes (stopped at a 10 s limit),
 and a file that is not a notebook (nbgrader refuses it). It is graded once with one worker into
 SQLite, and once into a real PostgreSQL server (the `postgres` fixture) as two machines would:
 shard 0/2 then shard 1/2, each with two workers.

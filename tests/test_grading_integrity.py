@@ -3,7 +3,7 @@
 - No grading holes (an untouched release scores 0 on every graded cell): that is
   tests/test_nbgrader.py::test_untouched_release_scores_zero_on_every_graded_cell, for every
   module; it checks that as many cells were scored as the notebook has graded cells.
-- Mutation check: for every graded cell, a plausible wrong solution (tests/mutations.py) fails
+- Mutation check: for every graded cell, a plausible wrong solution (tests/mutations/) fails
   it, and the reference solution passes it. The cells run as plain Python (tests/run_cells.py):
   one process per module and a forked child per run, in about a second a run.
 - Locked cells: a student who edits, unlocks, strips or deletes a locked cell gains nothing.
@@ -35,7 +35,7 @@ GRADED = [grade_id for grade_id, (_, _, cell) in CELLS.items() if nbgrader_meta(
 def test_every_graded_cell_has_a_plausible_wrong_solution():
     covered = {m.graded for m in MUTATIONS}
     missing = [grade_id for grade_id in GRADED if grade_id not in covered]
-    assert not missing, ("these graded cells have no entry in tests/mutations.py (a plausible "
+    assert not missing, ("these graded cells have no entry in tests/mutations/ (a plausible "
                          f"wrong solution their test must catch): {missing}")
 
 

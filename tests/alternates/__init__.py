@@ -1,6 +1,6 @@
 """Differently written right answers, for every graded cell of the course (the alternates).
 
-The twin of tests/mutations.py. A mutation is a plausible wrong answer that a graded cell must
+The twin of tests/mutations/. A mutation is a plausible wrong answer that a graded cell must
 fail; an alternate is a plausible *right* answer, written from the notebook's instructions alone
 and differently from the reference, that must pass: its graded cell and that cell's hidden
 tests, every other graded cell of the notebook, the module's package tests in tests/package/

@@ -1,0 +1,42 @@
+"""Module 03: plausible wrong answers for its graded cells (see __init__.py)."""
+
+from mutations import Mutation
+
+MUTATIONS = [
+    Mutation("03-layers-test-module-parameters", "03-layers-module",
+             "            if id(module) in seen:\n                return\n", "",
+             "named_modules visits a module stored under two names twice"),
+    Mutation("03-layers-test-module-modes", "03-layers-module",
+             "for module in self.modules():\n            module.training = mode",
+             "self.training = mode",
+             "train() switches only the module itself, not its sub-modules"),
+    Mutation("03-layers-test-linear-init", "03-layers-linear",
+             "bound = 1.0 / np.sqrt(self.in_features)", "bound = 1.0 / self.in_features",
+             "forgets the square root in the init bound 1/sqrt(in_features)"),
+    Mutation("03-layers-test-linear-forward", "03-layers-linear",
+             "return out if self.bias is None else out + self.bias", "return out",
+             "forgets to add the bias"),
+    Mutation("03-layers-test-sequential", "03-layers-sequential",
+             "for layer in self.layers:", "for layer in reversed(self.layers):",
+             "applies the layers in reverse order"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             ">= self.p", "< self.p",
+             "keeps each element with probability p instead of 1 - p"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "self.rng = None if rng is None else _generator(rng)", "self.rng = _generator(rng)",
+             "rng=None looks up the default generator once, in __init__: a manual_seed after "
+             "the layer was made has no effect on its masks"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "self.rng = None if rng is None else _generator(rng)",
+             "self.rng = _generator(0 if rng is None else rng)",
+             "no seed means seed 0: every unseeded Dropout draws the same masks, whatever manual_seed says"),
+    Mutation("03-layers-test-linear-init", "03-layers-linear",
+             "generator = _generator(rng)", "generator = _generator(0 if rng is None else rng)",
+             "no seed means seed 0: every unseeded Linear gets the same weights, whatever manual_seed says"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "not 0 <= p <= 1", "not 0 <= p < 1",
+             "refuses p = 1, which PyTorch accepts (every element dropped)"),
+    Mutation("03-layers-test-dropout", "03-layers-dropout",
+             "scale = 1.0 / (1.0 - self.p) if self.p < 1 else 0.0", "scale = 1.0 / (1.0 - self.p)",
+             "computes 1/(1 - p) for p = 1 too: a division by zero"),
+]

@@ -1,0 +1,68 @@
+"""Module 09: plausible wrong answers for its graded cells (see __init__.py)."""
+
+from mutations import Mutation
+
+MUTATIONS = [
+    Mutation("09-spatial-test-im2col", "09-spatial-im2col",
+             "padded[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]",
+             "padded[:, :, i:i + out_h, j:j + out_w]",
+             "ignores the stride when cutting the patches"),
+    Mutation("09-spatial-test-conv2d", "09-spatial-conv2d",
+             ".reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)",
+             ".reshape(-1, n_out, out_h, out_w)",
+             "reshapes the (O, N*H*W) product straight to (N, O, H, W) without moving the "
+             "batch axis first"),
+    Mutation("09-spatial-test-conv2d-backward", "09-spatial-conv2d-backward",
+             "+= patches[:, i, j]", "= patches[:, i, j]",
+             "col2im overwrites instead of adding where patches overlap"),
+    Mutation("09-spatial-test-conv2d-backward", "09-spatial-conv2d-backward",
+             "g = grad.transpose(1, 0, 2, 3).reshape(n_out, -1)", "g = grad.reshape(n_out, -1)",
+             "reshapes the (N, O, H, W) gradient straight to (O, N*H*W) without moving the "
+             "batch axis first"),
+    Mutation("09-spatial-test-conv2d-backward-chunks", "09-spatial-conv2d-backward-chunks",
+             "for chunk in _image_chunks(x.shape[0], bytes_per_image):",
+             "for chunk in [slice(0, x.shape[0])]:",
+             "the whole batch as one chunk: the same numbers, but every column in memory at once"),
+    Mutation("09-spatial-test-conv2d-backward-chunks", "09-spatial-conv2d-backward-chunks",
+             "grad_weight += chunk_weight", "grad_weight = chunk_weight",
+             "keeps the last chunk's weight gradient instead of the sum over the chunks"),
+    Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
+             "math.sqrt(self.in_channels * kh * kw)", "math.sqrt(self.out_channels * kh * kw)",
+             "computes fan_in from out_channels instead of in_channels"),
+    Mutation("09-spatial-test-max-pool", "09-spatial-max-pool",
+             "+= np.where(where == i * kw + j, grad, 0)",
+             "= np.where(where == i * kw + j, grad, 0)",
+             "max pooling's backward overwrites instead of adding where windows overlap"),
+    Mutation("09-spatial-test-avg-pool", "09-spatial-avg-pool",
+             "windows.mean(axis=(-2, -1))", "windows.mean(axis=(2, 3))",
+             "wrong axes: averages over the window positions instead of each window's pixels"),
+    Mutation("09-spatial-test-flatten", "09-spatial-flatten",
+             "np.prod(x.shape[start:end + 1])", "np.prod(x.shape[start:end])",
+             "off by one: merges one dimension too few"),
+    Mutation("09-spatial-test-conv2d", "09-spatial-conv2d",
+             "    for chunk in _image_chunks(x.shape[0], bytes_per_image):\n"
+             "        cols = im2col(x.data[chunk], (kh, kw), stride, padding)          # (C*kh*kw, n*H_out*W_out)\n"
+             "        out[chunk] = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
+             "    cols = im2col(x.data, (kh, kw), stride, padding)\n"
+             "    out = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
+             "returns the transposed product as it is: right numbers, but not the C-contiguous "
+             "array Step 2 asks for"),
+    Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
+             "stride: _Pair = 1, padding: Union[_Pair, str] = 0, bias: bool = True,",
+             "stride: _Pair = 1, padding: Union[_Pair, str] = 1, bias: bool = True,",
+             "a default padding of 1 instead of PyTorch's 0"),
+    Mutation("09-spatial-test-conv2d-module", "09-spatial-conv2d-module",
+             "generator = _generator(rng)", "generator = _generator(0 if rng is None else rng)",
+             "rng=None means seed 0: every unseeded layer gets the same weights"),
+    Mutation("09-spatial-test-batchnorm", "09-spatial-batchnorm",
+             "unbiased = var.data.reshape(channels) * (count / (count - 1))",
+             "unbiased = var.data.reshape(channels)",
+             "updates running_var with the biased variance (divided by m), not PyTorch's m - 1"),
+    Mutation("09-spatial-test-batchnorm", "09-spatial-batchnorm",
+             "        if use_batch:\n", "        if True:\n",
+             "normalizes with the batch's statistics in evaluation mode too"),
+    Mutation("09-spatial-test-batchnorm", "09-spatial-batchnorm",
+             "y = centred / (var + self.eps).sqrt()",
+             "y = Tensor(centred.data / np.sqrt(var.data + self.eps), dtype=x.dtype)",
+             "normalizes on the numpy arrays, so no gradient flows back through the layer"),
+]
