@@ -15,9 +15,12 @@ difference is still real, so the list cannot go stale.
 Skips, saying so, when PyTorch is not installed (`pip install torch==2.13.0`).
 """
 
+import importlib
 import inspect
 import io
+import pkgutil
 import types
+from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 import numpy as np
@@ -1334,3 +1337,10 @@ def test_each_listed_difference_is_still_real(name: str) -> None:
     assert _differs(name), (
         f"{name} now behaves as in torch: remove it from DIFFERENCES and add a case instead"
     )
+
+
+# ----- Modules 10 onwards keep their cases in tests/crosscheck/, one file per module -----------
+# Imported last: their files use the decorators above, and the parametrized tests read CASES and
+# DIFFERENCES when pytest collects them, after this file has run to its end.
+for _found in sorted(pkgutil.iter_modules([str(Path(__file__).parent / "crosscheck")])):
+    importlib.import_module(f"crosscheck.{_found.name}")
