@@ -23,11 +23,13 @@ import pytest
 
 import tinytorch
 from tinytorch.data.loader import DATASETS_ENV, find_datasets, load_tiny, render_ascii
+from tinytorch.text.tokenization import load_tiny_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "datasets" / "tiny"
 README = TINY / "README.md"
 TINY_FILES = sorted(TINY.glob("*.npz"))
+TEXT_FILES = sorted(TINY.glob("*.txt"))
 MAX_BYTES = 100_000  # "at most 100 KB", the rule in datasets/tiny/README.md
 
 # SHA-256 of images.tobytes() + labels.tobytes() of digits_8x8.npz. It changes only if the
@@ -35,6 +37,8 @@ MAX_BYTES = 100_000  # "at most 100 KB", the rule in datasets/tiny/README.md
 DIGITS_SHA256 = "8b3b6ae90863430bdef06a3f7d1ec2f6a905a53d3375655b18cf63780ad98772"
 # The same for shifted_digits.npz, as create_shifted_digits.py prints it.
 SHIFTED_SHA256 = "4f4652b8d68152188745915e54bb5b63218936265efa746ee7a37a9e6d435171"
+# SHA-256 of the bytes of tiny_tales.txt (the whole file), as create_tiny_tales.py prints it.
+TALES_SHA256 = "dbf771b1362b17f94b5ef0ef5b1370f3d9b6b2e23f18d5d96b02e7eae4918b35"
 
 # The usage example of the user's spec (spec/tiny-datasets.md), which README.md shows as written.
 SPEC_USAGE = '''\
@@ -84,7 +88,8 @@ def needs_sklearn(name: str) -> None:
         pytest.importorskip("sklearn", reason="scikit-learn regenerates the digits: pip install scikit-learn")
 
 
-SCRIPTS = ["digits_8x8", "shifted_digits"]
+SCRIPTS = ["digits_8x8", "shifted_digits", "tiny_tales"]
+SUFFIX = {"tiny_tales": ".txt"}  # the others are .npz archives
 
 
 # ----- the rules every tiny dataset follows ------------------------------------------------
@@ -139,11 +144,14 @@ def test_script_writes_identical_bytes_whatever_the_clock(name, tmp_path, monkey
     outputs = []
     for clock in (1_000_000_000.0, 1_700_000_000.0):  # 2001 and 2023: zip entries record a time
         monkeypatch.setattr(time, "time", lambda clock=clock: clock)
-        out = tmp_path / f"{name}_{int(clock)}.npz"
+        out = tmp_path / f"{name}_{int(clock)}{SUFFIX.get(name, '.npz')}"
         assert script.main([str(out)]) == 0
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
-    assert outputs[0] == (TINY / f"{name}.npz").read_bytes(), f"{name}.npz is not what its script writes"
+    file = f"{name}{SUFFIX.get(name, '.npz')}"
+    assert outputs[0] == (TINY / file).read_bytes(), f"{file} is not what its script writes"
+    if name in SUFFIX:
+        return
     with np.load(tmp_path / f"{name}_1000000000.npz", allow_pickle=False) as archive:
         np.testing.assert_array_equal(archive["images"], load_tiny(name)[0])
 
@@ -152,14 +160,14 @@ def test_script_writes_identical_bytes_whatever_the_clock(name, tmp_path, monkey
 def test_script_never_leaves_a_half_written_file(name, tmp_path, monkeypatch):
     needs_sklearn(name)
     script = load_script(name)
-    writer = script if name == "digits_8x8" else script.digits_script  # whose write_atomically runs
+    writer = script.digits_script if name == "shifted_digits" else script  # whose write_atomically runs
 
     def interrupted(source, target):
         raise KeyboardInterrupt  # the moment before the rename
 
     monkeypatch.setattr(writer.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        script.main([str(tmp_path / f"{name}.npz")])
+        script.main([str(tmp_path / f"{name}{SUFFIX.get(name, '.npz')}")])
     assert list(tmp_path.iterdir()) == []
 
 
@@ -209,6 +217,88 @@ def test_readme_counts_of_shared_ink_are_the_data():
     assert f"have ink on {shared[0]} of the same pixels; here, on {shared[1]}." in text, shared
     training = 1797 - 364 - 149  # Milestone 04's split: test 20%, then validation 10% of the rest
     assert f"the {training:,} that Milestone 04 trains on" in text
+
+
+# ----- the tiny text files -------------------------------------------------------------------
+
+def test_the_tales_ship():
+    assert TINY / "tiny_tales.txt" in TEXT_FILES
+
+
+@pytest.mark.parametrize("path", TEXT_FILES, ids=[p.name for p in TEXT_FILES])
+def test_every_tiny_text_file_follows_the_rules(path):
+    data = path.read_bytes()
+    assert len(data) <= MAX_BYTES, f"{path.name}: {len(data)} bytes, over 100 KB"
+    text = data.decode("utf-8")  # raises if it is not UTF-8
+    assert "\r" not in text, f"{path.name} has '\\r' line endings: use '\\n' only"
+    bad = sorted({c for c in text if c != "\n" and not c.isprintable()})
+    assert not bad, f"{path.name} holds control characters {bad[:5]}"
+    assert text.endswith("\n") and text.strip(), f"{path.name}: some text, ending with a newline"
+    assert (path.parent / f"create_{path.stem}.py").is_file(), f"no create_{path.stem}.py beside it"
+    assert f"`{path.name}`" in README.read_text(encoding="utf-8"), f"README.md does not describe {path.name}"
+    assert load_tiny_text(path.stem) == text  # the course's loader accepts it
+
+
+def test_tiny_tales_is_ascii_stories_of_the_documented_size():
+    data = (TINY / "tiny_tales.txt").read_bytes()
+    assert 60_000 <= len(data) <= MAX_BYTES
+    text = data.decode("ascii")  # plain ASCII, not just UTF-8
+    assert set(text) <= set(chr(c) for c in range(32, 127)) | {"\n"}
+    stories = text.rstrip("\n").split("\n\n")
+    assert len(stories) >= 100 and len(set(stories)) == len(stories), "many stories, none repeated"
+    assert max(len(line) for line in text.splitlines()) <= 72
+
+
+def test_tiny_tales_equals_a_fresh_build_and_the_recorded_digest():
+    script = load_script("tiny_tales")
+    text = load_tiny_text("tiny_tales")
+    assert script.build() == text
+    assert hashlib.sha256(text.encode("ascii")).hexdigest() == TALES_SHA256
+
+
+def test_readme_sample_is_the_start_of_the_tales():
+    samples = readme_blocks("txt")
+    assert len(samples) == 1 and load_tiny_text().startswith(samples[0]), "the sample is the file's first lines"
+
+
+def fake_text(tmp_path, monkeypatch) -> Path:
+    (tmp_path / "tiny").mkdir()
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path))
+    return tmp_path.resolve() / "tiny" / "tiny_tales.txt"
+
+
+def test_missing_text_names_the_path_and_how_to_regenerate(tmp_path, monkeypatch):
+    path = fake_text(tmp_path, monkeypatch)
+    with pytest.raises(FileNotFoundError) as error:
+        load_tiny_text("tiny_tales")
+    assert str(path) in str(error.value)
+    assert "python datasets/tiny/create_tiny_tales.py" in str(error.value)
+
+
+BAD_TEXTS = {
+    "over 100 KB": b"a story.\n" * 11_112,
+    "not UTF-8": "caf\u00e9\n".encode("latin-1"),
+    "carriage returns": b"one line\r\ntwo lines\r\n",
+    "a tab": b"a\tb\n",
+    "a NUL byte": b"text\x00\n",
+    "an escape sequence": b"\x1b[31mred\n",
+}
+
+
+@pytest.mark.parametrize("damage", list(BAD_TEXTS))
+def test_bad_text_names_the_path_and_how_to_regenerate(damage, tmp_path, monkeypatch):
+    path = fake_text(tmp_path, monkeypatch)
+    path.write_bytes(BAD_TEXTS[damage])
+    with pytest.raises(ValueError) as error:
+        load_tiny_text("tiny_tales")
+    assert str(path) in str(error.value)
+    assert "python datasets/tiny/create_tiny_tales.py" in str(error.value)
+
+
+def test_good_text_in_an_overriding_folder_loads(tmp_path, monkeypatch):
+    path = fake_text(tmp_path, monkeypatch)
+    path.write_bytes("Zo\u00eb said, \"hello.\"\n".encode("utf-8"))
+    assert load_tiny_text("tiny_tales") == "Zo\u00eb said, \"hello.\"\n"
 
 
 # ----- the locator ---------------------------------------------------------------------------
@@ -346,9 +436,11 @@ def test_readme_tells_everything_the_issue_asks_for():
                  "## License", "## Why tiny datasets", "MNIST", "CIFAR-10", "Milestone 03",
                  "Milestone 04", "Module 08", "## Adding a tiny dataset", "100 KB",
                  "allow_pickle=False", DATASETS_ENV, DIGITS_SHA256,
-                 "shifted_digits.npz", "create_shifted_digits.py", "(1797, 16, 16)", SHIFTED_SHA256]:
+                 "shifted_digits.npz", "create_shifted_digits.py", "(1797, 16, 16)", SHIFTED_SHA256,
+                 "tiny_tales.txt", "create_tiny_tales.py", "CC0 1.0", "load_tiny_text", TALES_SHA256,
+                 "## Adding a tiny text file"]:
         assert fact in text, f"README.md should mention {fact!r}"
-    for name in ("digits_8x8.npz", "shifted_digits.npz"):
+    for name in ("digits_8x8.npz", "shifted_digits.npz", "tiny_tales.txt"):
         size = (TINY / name).stat().st_size
         assert f"{size:,} bytes" in text, f"the size of {name} in README.md is out of date"
 

@@ -11,5 +11,6 @@ from .core.optimizers import Optimizer, SGD, Adam, AdamW
 from .core.training import accuracy, clip_grad_norm, LRScheduler, StepLR, CosineAnnealingLR, ProgressBar, ArrayBatches, batch_iterator, Trainer
 from .data import loader as _data_loader
 from .core.spatial import conv_output_size, im2col, conv2d, col2im, conv2d_backward_batch, conv2d_grad_input, Conv2d, max_pool2d, MaxPool2d, avg_pool2d, AvgPool2d, Flatten, BatchNorm2d
+from .text import tokenization as _text_tokenization
 
 __all__ = ['AUTOGRAD', 'Activation', 'Adam', 'AdamW', 'ArrayBatches', 'Autograd', 'AvgPool2d', 'BACKWARD_RULES', 'BackwardRule', 'BatchNorm2d', 'BinaryCrossEntropyLoss', 'Conv2d', 'CosineAnnealingLR', 'CrossEntropyLoss', 'Dropout', 'Flatten', 'GELU', 'LRScheduler', 'Linear', 'LogSoftmax', 'Loss', 'MSELoss', 'MaxPool2d', 'Module', 'Optimizer', 'ProgressBar', 'ReLU', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'StepLR', 'Tanh', 'Tensor', 'Trainer', 'accuracy', 'as_array', 'avg_pool2d', 'backward', 'backward_rule', 'batch_iterator', 'clip_grad_norm', 'col2im', 'conv2d', 'conv2d_backward_batch', 'conv2d_grad_input', 'conv_output_size', 'grad_check', 'im2col', 'log_softmax', 'logsumexp', 'manual_seed', 'matmul_loops', 'max_pool2d', 'no_grad', 'topological_order', 'unbroadcast', 'wrap_result']
