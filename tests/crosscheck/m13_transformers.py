@@ -59,7 +59,7 @@ def _layer_norm_wrong_shape(lib):
 @case("LayerNorm.extra_repr")
 def _layer_norm_repr(lib):
     return [lib.LayerNorm(8).extra_repr(), lib.LayerNorm((2, 3), eps=1e-3).extra_repr(),
-            lib.LayerNorm(4, elementwise_affine=False).extra_repr()]
+            lib.LayerNorm(4, elementwise_affine=False).extra_repr(), lib.LayerNorm(3, bias=False).extra_repr()]
 
 
 class TorchBlock(torch.nn.Module):

@@ -73,8 +73,9 @@ def test_layernorm_parameters_and_defaults():
     assert plain.weight is None and plain.bias is None and plain.parameters() == []
     shifted_only = LayerNorm(5, bias=False)
     assert shifted_only.bias is None and [n for n, _ in shifted_only.named_parameters()] == ["weight"]
-    assert repr(LayerNorm(8)) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True)"
-    assert LayerNorm(4, eps=1e-3, elementwise_affine=False).extra_repr() == "(4,), eps=0.001, elementwise_affine=False"
+    assert repr(LayerNorm(8)) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)"
+    assert LayerNorm(4, eps=1e-3, elementwise_affine=False).extra_repr() == "(4,), eps=0.001, elementwise_affine=False, bias=False"
+    assert LayerNorm((2, 3), bias=False).extra_repr() == "(2, 3), eps=1e-05, elementwise_affine=True, bias=False"
 
 
 def test_layernorm_without_affine_and_without_bias():

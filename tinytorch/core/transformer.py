@@ -34,7 +34,7 @@ class LayerNorm(Module):
     for every position. weight starts at ones, bias at zeros, both of shape normalized_shape.
 
     >>> LayerNorm(8)
-    LayerNorm((8,), eps=1e-05, elementwise_affine=True)
+    LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5,
@@ -75,7 +75,8 @@ class LayerNorm(Module):
         return y
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 # %% modules/13_transformers/13_transformers.ipynb, cell 13 (13-transformers-mlp)
