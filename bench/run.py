@@ -35,7 +35,7 @@ from pathlib import Path
 from measure_one import IMPLEMENTATIONS
 from timing import load_torch
 
-ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d"]
+ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "attention", "gpt_step"]
 HERE = Path(__file__).resolve().parent
 
 

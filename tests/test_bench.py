@@ -16,12 +16,24 @@ def test_every_benchmark_row_runs_and_its_implementations_agree():
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode in (0, 1), result.stderr  # 1 only says a target was missed
     out = result.stdout
-    for name in ("MLP epoch", "DataLoader epoch", "Conv2d fwd+bwd"):
+    for name in ("MLP epoch", "DataLoader epoch", "Conv2d fwd+bwd", "MultiHeadAttention fwd+bwd",
+                 "GPT training step"):
         assert name in out, out
     assert re.search(r"samples delivered: tinytorch 1797(, torch 1797)?\n", out), out
     sums = re.search(r"sum of the weight gradient: tinytorch (\S+)(?:, torch (\S+))?", out)
     if sums.group(2):
         assert abs(float(sums.group(1)) - float(sums.group(2))) <= 1e-3 * abs(float(sums.group(2)))
+    # Attention: numpy, tinytorch and torch get the same input gradient (the sum of its absolute values).
+    grads = re.search(r"sum of \|input gradient\|: (.+)\n", out).group(1)
+    values = dict(part.split() for part in grads.split(", "))
+    assert {"numpy", "tinytorch"} <= set(values), grads
+    reference = float(values["numpy"])
+    assert all(abs(float(v) - reference) <= 1e-3 * reference for v in values.values()), grads
+    # The GPT step: both start from the same weights and batch, so the first loss agrees.
+    losses = re.search(r"loss of the first step: tinytorch (\S+)(?:, torch (\S+))?\n", out)
+    assert losses, out
+    if losses.group(2):
+        assert abs(float(losses.group(1)) - float(losses.group(2))) <= 1e-4 * float(losses.group(2))
 
 
 def test_without_torch_the_torch_column_is_skipped_and_the_rest_runs(tmp_path):

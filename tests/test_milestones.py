@@ -237,3 +237,101 @@ def test_downloaded_dataset_missing_stops_with_a_clear_message(script, dataset, 
     assert str(datasets / folder) in process.stderr, (f"the message should say where to put the "
                                                       f"files:\n{process.stderr}")
     assert "test accuracy" not in process.stdout
+
+
+# ----- Milestone 05: a transformer ----------------------------------------------------------------
+
+TEXT_LINE = re.compile(r"^held-out loss: (\d+\.\d{3}) nats per character, bigram baseline (\d+\.\d{3}): "
+                       r"(-?\d+\.\d{3}) lower \(target: at least (\d\.\d\d) lower, (met|MISSED)\)$", re.MULTILINE)
+SAMPLE_NAMES = ("transformer, temperature 0.8, top-k 10", "transformer, temperature 1.0, no top-k",
+                "transformer, greedy (top-k 1)", "bigram model, temperature 1.0")
+
+
+def milestone_05(monkeypatch):
+    monkeypatch.syspath_prepend(str(MILESTONES))
+    return importlib.import_module("05_transformer")
+
+
+def test_transformer_reversal_sequences_are_fixed_and_held_out_ones_never_trained_on(monkeypatch):
+    m05 = milestone_05(monkeypatch)
+    data, again = m05.reverse_data(), m05.reverse_data()
+    assert all(np.array_equal(data[k], again[k]) for k in data), "the sequences changed between calls"
+    train, test = data["train"], data["test"]
+    assert train.shape == (5000, 8) and test.shape == (1000, 8)
+    rows = {split: {tuple(row) for row in digits} for split, digits in (("train", train), ("test", test))}
+    assert len(rows["train"]) == 5000 and len(rows["test"]) == 1000, "a sequence appears twice"
+    assert not rows["train"] & rows["test"], "a held-out sequence is also a training sequence"
+    for split, digits in (("train", train), ("test", test)):  # digits > reversed digits, shifted by one
+        x, y = data[f"x_{split}"], data[f"y_{split}"]
+        np.testing.assert_array_equal(x[:, :8], digits)
+        assert np.all(x[:, 8] == m05.SEPARATOR)
+        np.testing.assert_array_equal(y[:, 8:], digits[:, ::-1])
+        np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+
+
+def test_transformer_reverses_held_out_sequences_exactly(tmp_path):
+    """Part (a) as shipped: at least 99% of the 1000 held-out sequences written back reversed,
+    every digit right (measured: 100%, about 6 s of training)."""
+    process = run_milestone("05_transformer.py", tmp_path, "--task", "reverse")
+    assert process.returncode == 0, f"the milestone failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    last = process.stdout.strip().splitlines()[-1]
+    found = accuracies(last)
+    assert found, f"the last line should be `test accuracy: ...`, got {last!r}"
+    accuracy, correct, total, what = found[0]
+    assert what == "the held-out sequences, reversed exactly" and total == 1000, last
+    assert accuracy >= 0.99, f"the transformer reversed {accuracy:.1%} ({correct}/{total}), target >= 99%"
+    assert "epoch 1/3 (step " in process.stdout, "the progress lines are missing"
+    assert_figures(tmp_path, "05_transformer_reverse_curves.png")
+
+
+def bigram_baseline(m05) -> float:
+    """The bigram baseline computed here, independently of the milestone's functions: add-one
+    smoothed counts over the training text, scored on the held-out characters the model predicts."""
+    from tinytorch.text.tokenization import CharTokenizer, load_tiny_text
+    text = load_tiny_text("tiny_tales")
+    tokenizer = CharTokenizer(text)
+    train, held = m05.text_split(text)
+    assert train + held == text and held.startswith(tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    assert 0.09 * len(text) <= len(held) <= 0.11 * len(text)
+    ids, held_ids = np.array(tokenizer.encode(train)), np.array(tokenizer.encode(held))
+    counts = np.ones((tokenizer.vocab_size,) * 2)
+    for a, b in zip(ids[:-1], ids[1:]):
+        counts[a, b] += 1
+    context = m05.TEXT["context"]
+    n = (len(held_ids) - 1) // context * context  # the characters of the full windows
+    previous, following = held_ids[:n], held_ids[1:n + 1]
+    return float(np.mean(-np.log(counts[previous, following] / counts[previous].sum(axis=1))))
+
+
+def test_transformer_language_model_beats_the_bigram_baseline(monkeypatch, tmp_path):
+    """Part (b) as shipped: the held-out loss at least 1.00 nats per character below the bigram
+    baseline's, computed on the same characters (measured: ... against 2.303), and samples."""
+    process = run_milestone("05_transformer.py", tmp_path, "--task", "text")
+    assert process.returncode == 0, f"the milestone failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    last = process.stdout.strip().splitlines()[-1]
+    found = TEXT_LINE.findall(last)
+    assert found, f"the last line should be `held-out loss: ...`, got {last!r}"
+    loss, bigram, margin, target, verdict = found[0]
+    loss, bigram, margin = float(loss), float(bigram), float(margin)
+    assert target == "1.00" and abs(bigram - loss - margin) <= 0.0015, last
+    assert abs(bigram - bigram_baseline(milestone_05(monkeypatch))) <= 0.0005, (
+        f"the printed bigram baseline {bigram} is not the add-one bigram of the training text")
+    assert margin >= 1.0 and verdict == "met", f"the transformer's held-out loss {loss} is only {margin} below the bigram's {bigram}"
+    assert "step 100/" in process.stdout and "held-out loss" in process.stdout, "the progress lines are missing"
+    for name in SAMPLE_NAMES:  # each sample: the prompt, then 200 generated characters
+        sample = re.search(rf"^--- sample, {re.escape(name)}:\n(Once upon a time[\s\S]*?)\n(?=---|saved)",
+                           process.stdout, re.MULTILINE)
+        assert sample and len(sample.group(1)) >= 200, f"the sample {name!r} is missing:\n{process.stdout[-3000:]}"
+    assert_figures(tmp_path, "05_transformer_text_curves.png", "05_transformer_text_samples.png")
+    assert (tmp_path / "05_transformer_text_samples.txt").read_text(encoding="utf-8").count("--- ") == 4
+
+
+def test_transformer_milestone_gives_the_same_run_for_the_same_seed(tmp_path):
+    """Both parts, shortened (one epoch, 20 steps), twice: the same lines but the timings."""
+    def run():
+        process = run_milestone("05_transformer.py", tmp_path, "--epochs", "1", "--steps", "20")
+        assert process.returncode == 0, process.stderr[-3000:]
+        return [line for line in process.stdout.splitlines() if not line.startswith("trained ")]
+    first = run()
+    assert any(line.startswith("held-out loss: ") for line in first) and any("sample" in line for line in first)
+    assert run() == first, "the same seed should give the same run"
