@@ -45,8 +45,8 @@ ALTERNATES = [
         ''',
         why="checks every id first, then joins with a generator that filters the specials"),
     Alternate(
-        graded=("10-tokenization-test-count-pairs",),
-        cell="10-tokenization-count-pairs",
+        graded=("10-tokenization-test-pairs",),
+        cell="10-tokenization-pairs",
         region=0,
         code='''
             ids = list(ids)
@@ -57,9 +57,9 @@ ALTERNATES = [
         ''',
         why="a loop over the positions instead of zip"),
     Alternate(
-        graded=("10-tokenization-test-merge-pair",),
-        cell="10-tokenization-merge-pair",
-        region=0,
+        graded=("10-tokenization-test-pairs",),
+        cell="10-tokenization-pairs",
+        region=1,
         code='''
             out = []
             skip = False
@@ -91,6 +91,27 @@ ALTERNATES = [
                 new_id += 1
         ''',
         why="a while loop on the number of merges, stopping on the largest count"),
+    Alternate(
+        graded=("10-tokenization-test-learn-merges-fast",),
+        cell="10-tokenization-learn-merges-fast",
+        region=0,
+        code='''
+            left = tokens[p] if p != -1 else None
+            right = tokens[after] if after != -1 else None
+            for old_pair, position in (((left, a), p), ((a, b), i), ((b, right), j)):
+                if None not in old_pair:
+                    add(old_pair, position, -1)
+            tokens[i] = new_id
+            alive[j] = False
+            nxt[i] = after
+            if right is not None:
+                prv[after] = i
+            if left is not None:
+                add((left, new_id), p, 1)
+            if right is not None:
+                add((new_id, right), i, 1)
+        ''',
+        why="reads both neighbours first and lowers the three old counts in one loop"),
     Alternate(
         graded=("10-tokenization-test-bpe-tokenizer",),
         cell="10-tokenization-bpe-tokenizer",
