@@ -18,7 +18,7 @@ from tinytorch.core.layers import Dropout, Linear, Module, _generator
 from tinytorch.core.tensor import Tensor
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 8 (13-transformers-layernorm)
+# %% modules/13_transformers/13_transformers.ipynb, cell 10 (13-transformers-layernorm)
 def _positive_int(value: Any, name: str, who: str) -> int:
     """value as an int when it is a positive integer (not a bool); else a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -79,7 +79,7 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 13 (13-transformers-mlp)
+# %% modules/13_transformers/13_transformers.ipynb, cell 15 (13-transformers-mlp)
 class MLP(Module):
     """The feed-forward sub-layer of a transformer block: Linear(E, H), GELU, Linear(H, E),
     Dropout. H = hidden_dim, 4 * embed_dim by default. Works on the last dimension.
@@ -115,7 +115,7 @@ class MLP(Module):
         return out.reshape(shape)
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 16 (13-transformers-block)
+# %% modules/13_transformers/13_transformers.ipynb, cell 18 (13-transformers-block)
 class TransformerBlock(Module):
     """A pre-norm transformer decoder block (GPT-2 style), on inputs of shape (B, T, E):
 
@@ -153,7 +153,7 @@ class TransformerBlock(Module):
         return x
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 19 (13-transformers-gpt)
+# %% modules/13_transformers/13_transformers.ipynb, cell 21 (13-transformers-gpt)
 def _token_ids(ids: Any, context_length: int) -> np.ndarray:
     """ids as an int64 numpy array (B, T) with 1 <= T <= context_length, or a ValueError."""
     ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
@@ -217,7 +217,7 @@ class GPT(Module):
                 f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, num_layers={self.num_layers}")
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 22 (13-transformers-param-count)
+# %% modules/13_transformers/13_transformers.ipynb, cell 24 (13-transformers-param-count)
 def gpt_parameter_count(vocab_size: int, context_length: int, embed_dim: int, num_layers: int,
                         mlp_ratio: float = 4) -> Dict[str, int]:
     """The number of parameters of each part of a GPT (and "total"), from the formulas of the
@@ -242,7 +242,7 @@ def gpt_parameter_count(vocab_size: int, context_length: int, embed_dim: int, nu
     return {name: int(n) for name, n in counts.items()}
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 25 (13-transformers-sample)
+# %% modules/13_transformers/13_transformers.ipynb, cell 27 (13-transformers-sample)
 def sample_next_token(logits: Any, temperature: float = 1.0, top_k: Optional[int] = None,
                       rng: Any = None) -> np.ndarray:
     """One token id per row of logits (..., V), drawn from softmax(logits / temperature) after
@@ -274,7 +274,7 @@ def sample_next_token(logits: Any, temperature: float = 1.0, top_k: Optional[int
     return np.asarray(choice, dtype=np.int64).reshape(logits.shape[:-1])
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 30 (13-transformers-generate)
+# %% modules/13_transformers/13_transformers.ipynb, cell 32 (13-transformers-generate)
 def generate_tokens(model: Any, ids: Any, max_new_tokens: int, temperature: float = 1.0,
                     top_k: Optional[int] = None, rng: Any = None) -> np.ndarray:
     """ids followed by max_new_tokens tokens, each sampled (sample_next_token) from the model's
