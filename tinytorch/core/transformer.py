@@ -242,7 +242,7 @@ def gpt_parameter_count(vocab_size: int, context_length: int, embed_dim: int, nu
     return {name: int(n) for name, n in counts.items()}
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 27 (13-transformers-sample)
+# %% modules/13_transformers/13_transformers.ipynb, cell 28 (13-transformers-sample)
 def sample_next_token(logits: Any, temperature: float = 1.0, top_k: Optional[int] = None,
                       rng: Any = None) -> np.ndarray:
     """One token id per row of logits (..., V), drawn from softmax(logits / temperature) after
@@ -274,7 +274,7 @@ def sample_next_token(logits: Any, temperature: float = 1.0, top_k: Optional[int
     return np.asarray(choice, dtype=np.int64).reshape(logits.shape[:-1])
 
 
-# %% modules/13_transformers/13_transformers.ipynb, cell 32 (13-transformers-generate)
+# %% modules/13_transformers/13_transformers.ipynb, cell 33 (13-transformers-generate)
 def generate_tokens(model: Any, ids: Any, max_new_tokens: int, temperature: float = 1.0,
                     top_k: Optional[int] = None, rng: Any = None) -> np.ndarray:
     """ids followed by max_new_tokens tokens, each sampled (sample_next_token) from the model's
