@@ -24,7 +24,7 @@ MUTATIONS = [
              "keep = causal_mask(max(L, S))[:L, :S]", "keep = causal_mask(max(L, S))[-L:, -S:]",
              "aligns the causal mask at the bottom right when L != S (PyTorch aligns it at the top left)"),
     Mutation("12-attention-test-sdpa-backward", "12-attention-sdpa-backward",
-             "    grad_scores -= (grad_weights * probs).sum(axis=-1, keepdims=True)\n", "",
+             "    grad_scores -= row_sums\n", "",
              "multiplies by the softmax's output only, forgetting the sum term of its gradient"),
     Mutation("12-attention-test-sdpa-backward", "12-attention-sdpa-backward",
              "grad_key = (np.swapaxes(grad_scores, -1, -2) @ query) * scale",

@@ -97,7 +97,8 @@ def masked_softmax(x: Tensor, mask: Any = None, dim: int = -1) -> Tensor:
         scores = x.data if keep is None else np.where(keep, x.data, -np.inf)
         top = scores.max(axis=dim, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)   # a row with nothing to attend: shift by 0
-        exps = np.exp(scores - top)
+        exps = scores - top                 # a new array: x.data stays as it was
+        np.exp(exps, out=exps)              # in place: no second array of this size
         total = exps.sum(axis=dim, keepdims=True)
         np.divide(exps, total, out=exps, where=total > 0)   # an all-zero row stays zeros
         return wrap_result(exps, "softmax", x, axis=dim)
@@ -191,15 +192,17 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
 def _scaled_dot_product_attention_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray, ...]:
     """out = softmax(Q @ K^T * scale + mask) @ V, with W = P (or P * drop with dropout):
     return (dQ, dK, dV, dS) with dV = W^T @ G, dP = (G @ V^T) (* drop),
-    dS = P * (dP - sum(dP * P, last axis)), dQ = dS @ K * scale, dK = dS^T @ Q * scale."""
+    dS = P * (dP - sum(G * out, last axis)), dQ = dS @ K * scale, dK = dS^T @ Q * scale.
+    (sum(G * out) over Ev equals sum(dP * P) over the keys, from arrays L / S times smaller.)"""
     query, key, value = (x.data for x in out.inputs[:3])
     probs, weights, drop, scale = (out.saved[name] for name in ("probs", "weights", "drop", "scale"))
     grad_value = np.swapaxes(weights, -1, -2) @ grad
     grad_weights = grad @ np.swapaxes(value, -1, -2)
     if drop is not None:
         grad_weights *= drop
+    row_sums = (grad * out.data).sum(axis=-1, keepdims=True)   # = sum(dP * P) over the keys
     grad_scores = grad_weights
-    grad_scores -= (grad_weights * probs).sum(axis=-1, keepdims=True)
+    grad_scores -= row_sums
     grad_scores *= probs
     grad_query = (grad_scores @ key) * scale
     grad_key = (np.swapaxes(grad_scores, -1, -2) @ query) * scale
