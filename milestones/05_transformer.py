@@ -1,6 +1,6 @@
 """Milestone 05: a transformer you built learns an algorithm, then writes little stories.
 
-    python milestones/05_transformer.py                  # both parts (offline, about 2 minutes)
+    python milestones/05_transformer.py                  # both parts (offline, under a minute of CPU)
     python milestones/05_transformer.py --task reverse   # part (a) only
     python milestones/05_transformer.py --task text      # part (b) only
 
@@ -39,8 +39,13 @@ temperature (below 1 sharpens the distribution, above 1 flattens it) and top-k (
 among the k most likely characters), next to a sample of the bigram model for contrast.
 
 Measured on the development machine (2 cores of an x86-64 server shared with other jobs,
-numpy with OpenBLAS, one BLAS thread), default seed: see the closing lines of a run; the
-figures are in the module's README row.
+numpy with OpenBLAS, one BLAS thread). (a) 100.0% (1000/1000) of the held-out sequences
+reversed exactly with the default seed and with seeds 1-3 (the held-out sequences are already
+right digit by digit after the first epoch); about 8 s of CPU time for the part, start-up
+and figure included. (b) bigram baseline 2.303 nats per character on the held-out text; the
+transformer (111,158 parameters, 500 steps of 32 windows) 0.672 with the default seed, 1.631
+lower; 0.657-0.718 with seeds 1-3 (1.585-1.646 lower); about 30 s of CPU time for the part,
+samples and figures included. Wall-clock times are longer when other jobs share the cores.
 
 Output: progress lines (training loss, held-out scores), then for (a) the final line
 `test accuracy: 100.0% (1000/1000) on the held-out sequences, reversed exactly`, and for (b)

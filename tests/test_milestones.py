@@ -271,7 +271,7 @@ def test_transformer_reversal_sequences_are_fixed_and_held_out_ones_never_traine
 
 def test_transformer_reverses_held_out_sequences_exactly(tmp_path):
     """Part (a) as shipped: at least 99% of the 1000 held-out sequences written back reversed,
-    every digit right (measured: 100%, about 6 s of training)."""
+    every digit right (measured: 100%, about 8 s of CPU time in all)."""
     process = run_milestone("05_transformer.py", tmp_path, "--task", "reverse")
     assert process.returncode == 0, f"the milestone failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     last = process.stdout.strip().splitlines()[-1]
@@ -305,7 +305,8 @@ def bigram_baseline(m05) -> float:
 
 def test_transformer_language_model_beats_the_bigram_baseline(monkeypatch, tmp_path):
     """Part (b) as shipped: the held-out loss at least 1.00 nats per character below the bigram
-    baseline's, computed on the same characters (measured: ... against 2.303), and samples."""
+    baseline's, computed on the same characters (measured: 0.672 against 2.303, about 30 s of
+    CPU time), and the samples printed."""
     process = run_milestone("05_transformer.py", tmp_path, "--task", "text")
     assert process.returncode == 0, f"the milestone failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
     last = process.stdout.strip().splitlines()[-1]
