@@ -20,8 +20,8 @@ MUTATIONS = [
              "reshapes the (N, O, H, W) gradient straight to (O, N*H*W) without moving the "
              "batch axis first"),
     Mutation("09-spatial-test-conv2d-backward-chunks", "09-spatial-conv2d-backward-chunks",
-             "for chunk in _image_chunks(x.shape[0], bytes_per_image):",
-             "for chunk in [slice(0, x.shape[0])]:",
+             "_for_each_chunk(one_chunk, _image_chunks(x.shape[0], bytes_per_image))",
+             "_for_each_chunk(one_chunk, [slice(0, x.shape[0])])",
              "the whole batch as one chunk: the same numbers, but every column in memory at once"),
     Mutation("09-spatial-test-conv2d-backward-chunks", "09-spatial-conv2d-backward-chunks",
              "grad_weight += chunk_weight", "grad_weight = chunk_weight",
@@ -40,9 +40,7 @@ MUTATIONS = [
              "np.prod(x.shape[start:end + 1])", "np.prod(x.shape[start:end])",
              "off by one: merges one dimension too few"),
     Mutation("09-spatial-test-conv2d", "09-spatial-conv2d",
-             "    for chunk in _image_chunks(x.shape[0], bytes_per_image):\n"
-             "        cols = im2col(x.data[chunk], (kh, kw), stride, padding)          # (C*kh*kw, n*H_out*W_out)\n"
-             "        out[chunk] = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
+             "    _for_each_chunk(one_chunk, _image_chunks(x.shape[0], bytes_per_image))\n",
              "    cols = im2col(x.data, (kh, kw), stride, padding)\n"
              "    out = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)\n",
              "returns the transposed product as it is: right numbers, but not the C-contiguous "

@@ -3,6 +3,8 @@
 Plain numpy loops are the reference for values; central finite differences (grad_check, in
 float64) and, when it is installed, PyTorch are the references for gradients.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -728,3 +730,39 @@ def test_the_signature_defaults_are_stride_1_and_padding_0():
 def test_layers_have_a_text_form_naming_their_class(make):
     layer = make()  # made in the test, not while the file loads: a stub fails this test only
     assert type(layer).__name__ in repr(layer), f"expected the class name in {repr(layer)!r}"
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride):
+    """The chunks of a batch run side by side on as many threads as BLAS may use (given
+    _for_each_chunk); forward and backward give the results of one thread, the weight's
+    gradient added up in chunk order."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    rng = np.random.default_rng(17)
+    x_np = rng.standard_normal((40, 16, 24, 24)).astype(np.float32)  # 7 chunks of columns
+    w_np = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    b_np = rng.standard_normal(8).astype(np.float32)
+    found = {}
+    for threads in (1, 2, 3):
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+            x, w, b = (Tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+            out = conv2d(x, w, b, stride, 1)
+            out.backward(np.cos(np.arange(out.size, dtype=np.float32)).reshape(out.shape))
+            found[threads] = [out.data, x.grad.data, w.grad.data, b.grad.data]
+    for threads in (2, 3):
+        for name, one, many in zip(("output", "input gradient", "weight gradient", "bias gradient"),
+                                   found[1], found[threads]):
+            # float32 rounding: sums of thousands of terms, added in another order by BLAS's threads
+            scale = np.abs(one).max()
+            assert np.allclose(many, one, rtol=1e-5, atol=1e-5 * scale), f"{threads} threads: the {name} differs from one thread's"
+
+
+def test_the_chunk_workers_follow_blas_threads_and_cores():
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    from tinytorch.core.spatial import _chunk_workers, _cores
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert _chunk_workers(10) == 1  # one BLAS thread: the plain loop
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert _chunk_workers(10) == min(2, _cores())
+        assert _chunk_workers(1) == 1  # one chunk: nothing to share
+    assert 1 <= _cores() <= (os.cpu_count() or 1)

@@ -6,7 +6,9 @@ __all__ = ['conv_output_size', 'im2col', 'conv2d', 'col2im', 'conv2d_backward_ba
 
 # %% modules/09_spatial/09_spatial.ipynb, cell 3 (09-spatial-imports)
 import math
-from typing import Any, List, Optional, Tuple, Union
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -61,6 +63,63 @@ def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
     each (at least one image per chunk): [slice(0, 3), slice(3, 6), ..., slice(63, 64)]."""
     step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
     return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+
+
+# ----- given: the chunks of a batch on every core -------------------------------------------
+_BLAS: Any = None  # threadpoolctl's handle on BLAS (False without threadpoolctl), made on first use
+_POOLS: Dict[int, ThreadPoolExecutor] = {}  # workers -> a pool of that many threads, kept
+
+
+def _cores() -> int:
+    """The number of cores this process may run on (its CPU affinity where the system tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def _blas() -> Any:
+    """threadpoolctl's controller of the BLAS libraries, or None without threadpoolctl (an
+    optional package, installed with scikit-learn: tinytorch itself needs numpy only)."""
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS = False
+        else:  # looking for the libraries takes a few milliseconds: once
+            _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS or None
+
+
+def _chunk_workers(n_chunks: int) -> int:
+    """How many chunks to run at once: as many as BLAS may use threads (the user's choice:
+    OPENBLAS_NUM_THREADS, threadpoolctl's limits, or all cores by default), at most the cores
+    available and the number of chunks; 1 without threadpoolctl, which alone can tell."""
+    if n_chunks < 2 or _blas() is None:
+        return 1
+    blas_threads = max((lib.num_threads for lib in _blas().lib_controllers), default=1)
+    return max(1, min(blas_threads, _cores(), n_chunks))
+
+
+def _for_each_chunk(work: Callable[[slice], Any], chunks: List[slice]) -> List[Any]:
+    """[work(chunk) for chunk in chunks], running several chunks at once on threads when the
+    machine has the cores for it (_chunk_workers). Results come back in the order of `chunks`.
+
+    numpy lets go of Python's global lock while it copies, adds and multiplies arrays, so
+    threads really run side by side. Each worker's matrix multiplies then use one BLAS thread:
+    the workers share the cores out among themselves instead of BLAS's own threads competing
+    with them. `work` must only write to its own chunk of any shared array; anything to add
+    up over the chunks it returns, and the caller adds the results in chunk order, so the sum
+    is the same, number for number, whatever the number of workers."""
+    workers = _chunk_workers(len(chunks))
+    if workers == 1:
+        return [work(chunk) for chunk in chunks]
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinytorch-conv")
+    with _blas().limit(limits=1):  # BLAS's thread count is process-wide: set back on leaving
+        return list(pool.map(work, chunks))
 
 
 def _check_padding_string(padding: str, stride: Tuple[int, int], who: str, error: type) -> None:
@@ -180,9 +239,12 @@ def conv2d(x: Any, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair 
     out = np.empty((x.shape[0], n_out, out_h, out_w), dtype=np.result_type(x.data, weight.data))
     w_matrix = weight.data.reshape(n_out, -1)                            # (O, C*kh*kw)
     bytes_per_image = w_matrix.shape[1] * out_h * out_w * x.data.itemsize
-    for chunk in _image_chunks(x.shape[0], bytes_per_image):
+
+    def one_chunk(chunk: slice) -> None:  # chunks are independent: _for_each_chunk may run them at once
         cols = im2col(x.data[chunk], (kh, kw), stride, padding)          # (C*kh*kw, n*H_out*W_out)
         out[chunk] = (w_matrix @ cols).reshape(n_out, -1, out_h, out_w).transpose(1, 0, 2, 3)
+
+    _for_each_chunk(one_chunk, _image_chunks(x.shape[0], bytes_per_image))
     if bias is not None:
         out += bias.data.reshape(n_out, 1, 1)                            # in place
     inputs = (x, weight) if bias is None else (x, weight, bias)
@@ -278,14 +340,18 @@ def _conv2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[Optional[np.ndarray
     fast = x.requires_grad and stride == (1, 1)   # the optional long runs of conv2d_grad_input
     grad_weight = np.zeros(weight.shape, dtype=grad.dtype)
     grad_x = np.empty(x.shape, dtype=grad.dtype) if x.requires_grad else None
-    for chunk in _image_chunks(x.shape[0], bytes_per_image):
+
+    def one_chunk(chunk: slice) -> np.ndarray:  # fills grad_x[chunk], returns the chunk's weight gradient
         chunk_x, chunk_weight = conv2d_backward_batch(grad[chunk], x.data[chunk], weight.data, stride,
                                                       padding, need_x=x.requires_grad and not fast)
-        grad_weight += chunk_weight
         if fast:
             grad_x[chunk] = conv2d_grad_input(grad[chunk], weight.data, x.shape[2:], padding)
         elif grad_x is not None:
             grad_x[chunk] = chunk_x
+        return chunk_weight
+
+    for chunk_weight in _for_each_chunk(one_chunk, _image_chunks(x.shape[0], bytes_per_image)):
+        grad_weight += chunk_weight  # in chunk order: the same sum whatever the number of threads
     if len(out.inputs) == 2:
         return grad_x, grad_weight
     return grad_x, grad_weight, grad.sum(axis=(0, 2, 3))  # the bias: every output added bias[o] once
