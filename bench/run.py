@@ -19,6 +19,10 @@ By default every library uses its own number of threads (numpy's OpenBLAS and Py
 all cores). `--threads N` sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS for the
 measuring processes: with N = 1 the comparison no longer depends on how each library runs and
 parks its threads, which on a shared or virtual machine can vary from minute to minute.
+Without --threads, PyTorch is also measured on one thread in every round ("torch@1"), and a
+second ratio compares tinytorch with PyTorch at its best thread count in that round (one
+thread or its default, whichever was faster): small models often run faster on one thread.
+A row may set SCALE: its times are then shown multiplied by it (an epoch from a few steps).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 from measure_one import IMPLEMENTATIONS
 from timing import load_torch
 
-ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "attention", "gpt_step"]
+ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "cifar_epoch", "attention", "gpt_step"]
 HERE = Path(__file__).resolve().parent
 
 
@@ -61,26 +65,34 @@ def measure_once(row: str, implementation: str, repeats: int, threads: int | Non
 
 
 def measure(row: str, repeats: int, rounds: int, threads: int | None) -> dict:
-    """For each implementation of the row, its measurements over the rounds, in round order."""
+    """For each implementation of the row, its measurements over the rounds, in round order;
+    without `threads`, also "torch@1": PyTorch on one thread."""
     found: dict = {}
+    implementations = IMPLEMENTATIONS + (("torch@1",) if threads is None else ())
     for round_number in range(rounds):
-        order = IMPLEMENTATIONS if round_number % 2 == 0 else IMPLEMENTATIONS[::-1]
+        order = implementations if round_number % 2 == 0 else implementations[::-1]
         for implementation in order:
             if round_number and implementation not in found:
                 continue  # the row has no such implementation
-            result = measure_once(row, implementation, repeats, threads)
+            if implementation == "torch@1":
+                result = measure_once(row, "torch", repeats, 1)
+            else:
+                result = measure_once(row, implementation, repeats, threads)
             if result is not None:
                 found.setdefault(implementation, []).append(result)
     return found
 
 
 def fmt(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e3:9.2f} ms"
+    if seconds is None:
+        return "-"
+    return f"{seconds:9.2f} s " if seconds >= 10 else f"{seconds * 1e3:9.2f} ms"
 
 
 def report(row, found: dict) -> bool:
     """Print the row's line and its result line; True when the row misses its target."""
-    time = {k: statistics.median(m["seconds"] for m in v) for k, v in found.items()}
+    scale = getattr(row, "SCALE", 1)
+    time = {k: scale * statistics.median(m["seconds"] for m in v) for k, v in found.items()}
     ratios = [t["seconds"] / p["seconds"] for t, p in zip(found["tinytorch"], found.get("torch", []))]
     ratio = statistics.median(ratios) if ratios else None
     verdict = "" if ratio is None else ("met" if ratio <= row.TARGET else "MISSED")
@@ -88,6 +100,13 @@ def report(row, found: dict) -> bool:
     spread = "" if len(ratios) < 2 else f"  (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
     print(f"{row.NAME:<48} {fmt(time.get('numpy')):>12} {fmt(time['tinytorch']):>12} "
           f"{fmt(time.get('torch')):>12} {shown:>7}  <= {row.TARGET}x {verdict}{spread}")
+    best = [t["seconds"] / min(p["seconds"], p1["seconds"])
+            for t, p, p1 in zip(found["tinytorch"], found.get("torch", []), found.get("torch@1", []))]
+    if best:
+        one = sum(p1["seconds"] < p["seconds"] for p, p1 in zip(found["torch"], found["torch@1"]))
+        print(f"{'':<48} against PyTorch at its best thread count: {statistics.median(best):.2f}x "
+              f"(rounds {min(best):.2f}-{max(best):.2f}x; torch on 1 thread "
+              f"{fmt(time['torch@1']).strip()}, faster than its default in {one} of {len(best)} rounds)")
     outcome = ", ".join(f"{k} {v[-1]['result']:.4g}" for k, v in found.items())
     print(f"{'':<48} {row.RESULT}: {outcome}")
     if ratios and min(ratios) <= row.TARGET < max(ratios):

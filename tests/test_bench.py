@@ -17,8 +17,10 @@ def test_every_benchmark_row_runs_and_its_implementations_agree():
     assert result.returncode in (0, 1), result.stderr  # 1 only says a target was missed
     out = result.stdout
     for name in ("MLP epoch", "DataLoader epoch", "Conv2d fwd+bwd", "MultiHeadAttention fwd+bwd",
-                 "GPT training step"):
+                 "GPT training step", "CIFAR-10 CNN of Milestone 04"):
         assert name in out, out
+    if "torch" in re.search(r"loss of the last batch: (.*)\n", out).group(1):  # torch installed
+        assert "against PyTorch at its best thread count" in out, out
     assert re.search(r"samples delivered: tinytorch 1797(, torch 1797)?\n", out), out
     sums = re.search(r"sum of the weight gradient: tinytorch (\S+)(?:, torch (\S+))?", out)
     if sums.group(2):
