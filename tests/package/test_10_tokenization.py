@@ -113,6 +113,9 @@ def test_learn_merges_on_the_classic_example():
 def test_learn_merges_stops_when_no_pair_repeats():
     assert learn_merges([1, 2, 3, 4], 10, first_id=5) == []
     assert learn_merges([1, 2, 1, 2], 10, first_id=5) == [((1, 2), 5)]
+    for learn in (learn_merges, learn_merges_fast):
+        assert learn([], 3, first_id=5) == [] and learn([8], 3, first_id=5) == []
+        assert learn([2, 2, 2, 2, 2, 2], 9, first_id=5) == [((2, 2), 5), ((5, 5), 6)]
 
 
 def test_naive_and_incremental_merges_agree(tales):
@@ -140,6 +143,8 @@ def test_bpe_vocabulary_layout(bpe):
 def test_bpe_without_merges_is_one_id_per_byte():
     tok = BPETokenizer("", num_merges=5)
     assert tok.merges == [] and tok.vocab_size == 260
+    zero = BPETokenizer("abab abab", num_merges=0)
+    assert zero.merges == [] and zero.encode("ab") == [4 + 97, 4 + 98]
     assert tok.encode("é!") == [4 + 0xC3, 4 + 0xA9, 4 + ord("!")]
 
 
@@ -190,3 +195,37 @@ def test_tiny_tales_loads_as_ascii_text(tales):
     assert 60_000 <= len(tales) <= 100_000 and tales.isascii()
     assert "\r" not in tales and tales.endswith("\n")
     assert CharTokenizer(tales).vocab_size == 4 + len(set(tales))
+
+
+def test_tokenizers_describe_themselves():
+    assert repr(CharTokenizer("ab")) == "CharTokenizer(vocab_size=6, specials=('<pad>', '<unk>', '<bos>', '<eos>'))"
+    assert repr(BPETokenizer("abab", num_merges=1)) == "BPETokenizer(vocab_size=261, merges=1)"
+
+
+# ----- the loader's checks (given code) ---------------------------------------------------------
+
+@pytest.fixture
+def own_datasets(tmp_path, monkeypatch):
+    """An empty datasets/tiny/ that the locator uses; returns the path of tiny_tales.txt in it."""
+    from tinytorch.data.loader import DATASETS_ENV
+    (tmp_path / "tiny").mkdir()
+    monkeypatch.setenv(DATASETS_ENV, str(tmp_path))
+    return tmp_path.resolve() / "tiny" / "tiny_tales.txt"
+
+
+def test_loader_reads_a_file_of_exactly_100_000_bytes(own_datasets):
+    own_datasets.write_bytes(b"abcd\n" * 20_000)
+    assert len(load_tiny_text("tiny_tales")) == 100_000
+
+
+@pytest.mark.parametrize("content", [None, b"abcd\n" * 20_000 + b"x", b"\xff\xfe bad\n",
+                                     b"a\x07bell\n", b"tab\there\n", b"crlf\r\n"],
+                         ids=["missing", "100,001 bytes", "not UTF-8", "control", "tab", "\\r"])
+def test_loader_refuses_a_broken_file_naming_it_and_the_fix(own_datasets, content):
+    if content is not None:
+        own_datasets.write_bytes(content)
+    error_type = FileNotFoundError if content is None else ValueError
+    with pytest.raises(error_type) as error:
+        load_tiny_text("tiny_tales")
+    assert str(own_datasets) in str(error.value)
+    assert "create_tiny_tales.py" in str(error.value)
