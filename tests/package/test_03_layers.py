@@ -723,8 +723,8 @@ class Blocks(Module):
 
     def forward(self, x):
         x = self.body(x) * self.gain
-        for block in self.blocks:
-            x = block(x)
+        for layer in self.blocks:
+            x = layer(x)
         return x
 
 
