@@ -32,7 +32,7 @@ def test_every_benchmark_row_runs_and_its_implementations_agree():
     reference = float(values["numpy"])
     assert all(abs(float(v) - reference) <= 1e-3 * reference for v in values.values()), grads
     # The GPT step: both start from the same weights and batch, so the first loss agrees.
-    losses = re.search(r"loss of the first step: tinytorch (\S+)(?:, torch (\S+))?\n", out)
+    losses = re.search(r"loss of the first step: tinytorch (\S+)(?:, torch (\S+))?(?:, torch@1 \S+)?\n", out)
     assert losses, out
     if losses.group(2):
         assert abs(float(losses.group(1)) - float(losses.group(2))) <= 1e-4 * float(losses.group(2))
