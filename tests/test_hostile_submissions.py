@@ -169,18 +169,12 @@ class Requests(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded(course):
     """Grade the class once: student -> (scores, autograded notebook); and what was seen.
 
-    Kept in the session's course.cache: pytest-xdist can end a module-scoped fixture between
-    two tests of this file and set it up again, which would grade the whole class twice."""
-    if "hostile" not in course.cache:
-        course.cache["hostile"] = _grade_the_class(course)
-    return course.cache["hostile"]
-
-
-def _grade_the_class(course):
+    Session-scoped, not module-scoped: pytest-xdist can end a module's fixtures between two
+    tests of this file and set them up again, which graded the whole class twice."""
     server = http.server.HTTPServer(("127.0.0.1", 0), Requests)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     course.submit(MODULE, "honest", solved_with())
