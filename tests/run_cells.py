@@ -65,8 +65,9 @@ def go_on(cells: list, start: int, stop: int, namespace: dict, errors: dict, edi
         error = run_cell(cell, namespace, edits)
         if limit_each_cell:
             signal.alarm(0)
-        if grade_id_of(cell) and cell["cell_type"] == "code":
-            errors[grade_id_of(cell)] = error
+        grade_id = grade_id_of(cell)
+        if grade_id and cell["cell_type"] == "code":
+            errors[grade_id] = error
 
 
 def in_child(work) -> dict:
