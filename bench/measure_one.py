@@ -12,11 +12,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from timing import load_torch, median_seconds
 
 IMPLEMENTATIONS = ("numpy", "tinytorch", "torch")
+GLIBC_DEFAULTS = "BENCH_GLIBC_DEFAULTS"  # set to 1 by `run.py --glibc-defaults`
+
+
+def set_allocator() -> str:
+    """Every implementation, numpy's and PyTorch's too, runs with the memory setting the
+    milestones use (tinytorch's reuse_freed_memory, Module 01: glibc keeps freed memory for the
+    next arrays), so that a row compares code, not allocator settings; with BENCH_GLIBC_DEFAULTS=1,
+    glibc's own defaults. Returns which one is in force."""
+    if os.environ.get(GLIBC_DEFAULTS) == "1":
+        return "glibc defaults"
+    from tinytorch.core.tensor import reuse_freed_memory
+    return "freed memory reused" if reuse_freed_memory() else "glibc defaults (no mallopt here)"
 
 
 def build(row, implementation: str):
@@ -34,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("implementation", choices=IMPLEMENTATIONS)
     parser.add_argument("--repeats", type=int, default=11, help="timed runs (the median is kept)")
     args = parser.parse_args(argv)
+    set_allocator()
     run = build(importlib.import_module(args.row), args.implementation)
     if run is None:
         print(json.dumps(None))

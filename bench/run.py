@@ -4,6 +4,7 @@
     python bench/run.py mlp_epoch       the rows named
     python bench/run.py --rounds 9      more rounds for a steadier ratio (default 5)
     python bench/run.py --threads 1     every library on one thread (default: each library's own)
+    python bench/run.py --glibc-defaults  the C library's memory settings as they come (see below)
 
 Every implementation of a row is measured in this one run, on this machine. Each measurement
 (the median over --repeats calls, after a warm-up) runs in a fresh process of its own, so that
@@ -22,6 +23,11 @@ parks its threads, which on a shared or virtual machine can vary from minute to 
 Without --threads, PyTorch is also measured on one thread in every round ("torch@1"), and a
 second ratio compares tinytorch with PyTorch at its best thread count in that round (one
 thread or its default, whichever was faster): small models often run faster on one thread.
+Every measuring process, numpy's and PyTorch's as well as tinytorch's, first asks glibc to keep
+freed memory for the next arrays (tinytorch's reuse_freed_memory, Module 01), as Milestones 04
+and 05 do: otherwise each array above 128 KiB costs a page fault per 4 KiB every time it is
+made, which on this kind of machine doubles the time of the attention rows for numpy and
+tinytorch alike. `--glibc-defaults` measures without it.
 A row may set SCALE: its times are then shown multiplied by it (an epoch from a few steps).
 """
 
@@ -36,7 +42,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from measure_one import IMPLEMENTATIONS
+from measure_one import GLIBC_DEFAULTS, IMPLEMENTATIONS
 from timing import load_torch
 
 ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "cifar_epoch", "attention", "gpt_step"]
@@ -123,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="measurements per implementation")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for every library (default: each library's own choice)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="do not ask glibc to keep freed memory (default: ask, for every library)")
     args = parser.parse_args(argv)
+    if args.glibc_defaults:
+        os.environ[GLIBC_DEFAULTS] = "1"  # read by measure_one.py in every measuring process
     torch = load_torch()
     if torch is None:
         print("PyTorch is not installed: the torch column is skipped "
@@ -134,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy
     blas = "its default threads" if args.threads is None else f"{args.threads} BLAS thread(s)"
     print(f"numpy {numpy.__version__} with {blas}; each time is the median of {args.repeats} runs "
-          f"in a fresh process; {args.rounds} rounds per row\n")
+          f"in a fresh process; {args.rounds} rounds per row")
+    memory = "glibc's defaults" if args.glibc_defaults else "glibc keeping freed memory for reuse"
+    print(f"memory: every process with {memory} (see --glibc-defaults)\n")
     header = f"{'row':<48} {'numpy':>12} {'tinytorch':>12} {'torch':>12} {'ratio':>7}  target"
     print(header + "\n" + "-" * len(header))
     missed = 0

@@ -81,7 +81,7 @@ import argparse
 import importlib
 
 from tinytorch import (Adam, Conv2d, CosineAnnealingLR, CrossEntropyLoss, Dropout, Flatten, Linear, MaxPool2d,
-                       ReLU, Sequential, Tensor, Trainer, manual_seed)
+                       ReLU, Sequential, Tensor, Trainer, manual_seed, reuse_freed_memory)
 from tinytorch.data.loader import (Compose, DataLoader, RandomCrop, RandomHorizontalFlip, TensorDataset,
                                    load_tiny)
 
@@ -250,6 +250,7 @@ def main(argv=None) -> None:
         add_checkpoint_option(parser, "04_cnn")
 
     args = parse_args(__doc__, argv, options)
+    reuse_freed_memory()  # every step makes arrays of the same shapes again (Module 01, Systems)
     settings = SETTINGS[args.dataset]
     epochs = args.epochs if args.epochs is not None else settings["epochs"]
     batch_size = args.batch_size if args.batch_size is not None else settings["batch_size"]

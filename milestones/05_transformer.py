@@ -68,7 +68,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from tinytorch import (AdamW, CosineAnnealingLR, CrossEntropyLoss, Tensor, clip_grad_norm, manual_seed,
-                       no_grad)
+                       no_grad, reuse_freed_memory)
 from tinytorch.data.loader import DataLoader, TensorDataset
 
 try:  # Modules 10-13: a student who has not exported them yet gets told which to finish
@@ -400,6 +400,7 @@ def main(argv=None) -> None:
         parser.add_argument("--steps", type=int, help=f"(b) training steps (default: {TEXT['steps']})")
 
     args = parse_args(__doc__, argv, options)
+    reuse_freed_memory()  # every step makes arrays of the same shapes again (Module 01, Systems)
     if args.task in ("reverse", "both"):
         run_reverse(args)
     if args.task in ("text", "both"):

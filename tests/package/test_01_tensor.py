@@ -3,12 +3,15 @@
 Each test states one rule of the Tensor API; numpy is the reference for values and shapes.
 """
 import operator
+import platform
+import subprocess
+import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor, as_array, matmul_loops
+from tinytorch.core.tensor import Tensor, as_array, matmul_loops, reuse_freed_memory
 
 
 def arange(*shape, dtype=np.float32):
@@ -917,3 +920,49 @@ def test_one_dimension_permutes_and_a_single_number_has_an_argmax_along_dims_0_a
     np.testing.assert_array_equal(Tensor([1.0, 2.0]).permute(0).data, [1.0, 2.0])
     for dim in (0, -1):
         assert Tensor(5.0).argmax(dim).data == 0 and Tensor(5.0).argmax(dim=dim).shape == ()
+
+
+# ----- reuse_freed_memory (given; Systems: fresh memory) ------------------------------------
+STEP_IN_A_FRESH_PYTHON = """
+import resource, sys
+import numpy as np
+from tinytorch.core.tensor import reuse_freed_memory
+agreed = reuse_freed_memory() if sys.argv[1] == "reuse" else None
+x = np.ones((512, 1024), dtype=np.float32)
+for repeats in (2, 20):  # a warm-up, then the count
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(repeats):
+        outputs = [x]
+        for _ in range(8):  # a forward pass that keeps eight 2 MiB outputs, then frees them
+            outputs.append(outputs[-1] * 0.5 + x)
+        del outputs
+print(agreed, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / repeats)
+"""
+
+
+def faults_per_step(mode):
+    done = subprocess.run([sys.executable, "-c", STEP_IN_A_FRESH_PYTHON, mode],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    agreed, faults = done.stdout.split()
+    return agreed, float(faults)
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+                    reason="reuse_freed_memory sets glibc's malloc options")
+def test_reuse_freed_memory_lets_a_step_make_its_arrays_without_fresh_pages():
+    _, before = faults_per_step("defaults")
+    agreed, after = faults_per_step("reuse")
+    assert agreed == "True", "reuse_freed_memory() should return True where glibc's mallopt exists"
+    # 8 arrays of 512 pages: with glibc's defaults the step faulted in `before` pages (about 4,000 here)
+    assert after < 100, (f"after reuse_freed_memory() a step still faulted in {after:.0f} pages "
+                         f"({before:.0f} without it): freed memory was not reused")
+
+
+def test_reuse_freed_memory_returns_false_without_mallopt(monkeypatch):
+    import ctypes
+
+    def no_c_library(name):
+        raise TypeError("no library to open")  # what Windows says to CDLL(None)
+    monkeypatch.setattr(ctypes, "CDLL", no_c_library)
+    assert reuse_freed_memory() is False
