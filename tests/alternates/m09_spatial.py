@@ -116,20 +116,14 @@ ALTERNATES = [
         cell="09-spatial-max-pool",
         region=0,
         code='''
-            (kh, kw), (sh, sw) = kernel, stride
-            best = where = None
-            for i in range(kh):          # the window offsets in the order i * kw + j
-                for j in range(kw):
-                    part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
-                    if best is None:
-                        best, where = part.copy(), np.zeros(part.shape, dtype=np.int64)
-                    else:
-                        larger = part > best  # strictly larger: a tie keeps the first maximum
-                        best = np.where(larger, part, best)
-                        where = np.where(larger, i * kw + j, where)
+            n, c = x.shape[:2]
+            windows = _sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+            rows = windows.reshape(n, c, out_h, out_w, kernel[0] * kernel[1])  # a row per window
+            where = rows.argmax(axis=-1)
+            best = rows.max(axis=-1)
             return wrap_result(best, "max_pool2d", x, kernel_size=kernel, stride=stride, where=where)
         ''',
-        why="a running maximum over the window offsets instead of a window view and argmax"),
+        why="a window view, argmax for the positions and max for the values (the other plan in the text)"),
     Alternate(
         graded=("09-spatial-test-max-pool",),
         cell="09-spatial-max-pool",

@@ -419,11 +419,17 @@ def max_pool2d(x: Any, kernel_size: _Pair, stride: Optional[_Pair] = None) -> Te
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
     out_h, out_w = conv_output_size(x.shape[2:], kernel, stride, (0, 0), "max_pool2d")
-    n, c = x.shape[:2]
-    windows = _sliding_window_view(x.data, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
-    rows = windows.reshape(n, c, out_h, out_w, kernel[0] * kernel[1])  # a copy: a row per window
-    where = rows.argmax(axis=-1)
-    out = np.take_along_axis(rows, where[..., np.newaxis], axis=-1)[..., 0]
+    (kh, kw), (sh, sw) = kernel, stride
+    out = where = None
+    for i in range(kh):  # a running maximum over the window offsets, numbered i * kw + j
+        for j in range(kw):
+            part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]  # offset (i, j) of every window
+            if out is None:
+                out, where = part.copy(), np.zeros(part.shape, dtype=np.intp)
+            else:
+                larger = part > out  # strictly larger: a tie keeps the first maximum
+                np.maximum(out, part, out=out)
+                where += larger * (i * kw + j - where)  # i * kw + j where larger, the same elsewhere
     return wrap_result(out, "max_pool2d", x, kernel_size=kernel, stride=stride, where=where)
 
 
@@ -435,9 +441,11 @@ def _max_pool2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     where = out.saved["where"]
     out_h, out_w = grad.shape[2:]
     grad_x = np.zeros(x.shape, dtype=grad.dtype)
+    finite = np.isfinite(grad).all()  # then a product is exact (inf * 0 would give nan)
     for i in range(kh):  # one strided add per window offset
         for j in range(kw):
-            grad_x[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += np.where(where == i * kw + j, grad, 0)
+            hit = where == i * kw + j
+            grad_x[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += grad * hit if finite else np.where(hit, grad, 0)
     return (grad_x,)
 
 
