@@ -368,6 +368,21 @@ def test_max_pool_sends_the_gradient_to_the_first_maximum_like_torch():
     assert np.array_equal(theirs.grad.numpy(), t.grad.data)
 
 
+def test_max_pool_gives_an_infinite_gradient_to_the_maximum_and_zeros_elsewhere_like_torch():
+    x = np.array([[[[1.0, 3.0, 0.0, 5.0], [2.0, 0.0, 4.0, 1.0]]]])
+    upstream = np.array([[[[np.inf, -np.inf]]]])
+    t = f64(x)
+    max_pool2d(t, 2).backward(upstream)
+    assert np.array_equal(t.grad.data[0, 0], [[0, np.inf, 0, -np.inf], [0, 0, 0, 0]]), (
+        f"only each window's maximum gets its (infinite) gradient, the others 0, got {t.grad.data[0, 0]}")
+    try:
+        import torch
+    except ImportError:
+        return
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(theirs, 2).backward(torch.tensor(upstream))
+    assert np.array_equal(theirs.grad.numpy(), t.grad.data)
+
 def test_pool_modules_have_no_parameters_and_default_to_side_by_side_windows():
     x = Tensor(np.random.default_rng(12).standard_normal((2, 3, 8, 8)))
     for layer, reduce in ((MaxPool2d(2), np.max), (AvgPool2d(2), np.mean)):
