@@ -941,7 +941,8 @@ print(agreed, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / rep
 
 
 def faults_per_step(mode):
-    done = subprocess.run([sys.executable, "-c", STEP_IN_A_FRESH_PYTHON, mode],
+    # -B: the fresh Python imports tinytorch from the course folder and must leave no __pycache__ there
+    done = subprocess.run([sys.executable, "-B", "-c", STEP_IN_A_FRESH_PYTHON, mode],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     agreed, faults = done.stdout.split()
