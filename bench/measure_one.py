@@ -21,15 +21,14 @@ IMPLEMENTATIONS = ("numpy", "tinytorch", "torch")
 GLIBC_DEFAULTS = "BENCH_GLIBC_DEFAULTS"  # set to 1 by `run.py --glibc-defaults`
 
 
-def set_allocator() -> str:
+def set_allocator() -> None:
     """Every implementation, numpy's and PyTorch's too, runs with the memory setting the
     milestones use (tinytorch's reuse_freed_memory, Module 01: glibc keeps freed memory for the
     next arrays), so that a row compares code, not allocator settings; with BENCH_GLIBC_DEFAULTS=1,
-    glibc's own defaults. Returns which one is in force."""
-    if os.environ.get(GLIBC_DEFAULTS) == "1":
-        return "glibc defaults"
-    from tinytorch.core.tensor import reuse_freed_memory
-    return "freed memory reused" if reuse_freed_memory() else "glibc defaults (no mallopt here)"
+    glibc's own defaults."""
+    if os.environ.get(GLIBC_DEFAULTS) != "1":
+        from tinytorch.core.tensor import reuse_freed_memory
+        reuse_freed_memory()
 
 
 def build(row, implementation: str):

@@ -383,6 +383,7 @@ def test_max_pool_gives_an_infinite_gradient_to_the_maximum_and_zeros_elsewhere_
     torch.nn.functional.max_pool2d(theirs, 2).backward(torch.tensor(upstream))
     assert np.array_equal(theirs.grad.numpy(), t.grad.data)
 
+
 def test_pool_modules_have_no_parameters_and_default_to_side_by_side_windows():
     x = Tensor(np.random.default_rng(12).standard_normal((2, 3, 8, 8)))
     for layer, reduce in ((MaxPool2d(2), np.max), (AvgPool2d(2), np.mean)):
