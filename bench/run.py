@@ -5,6 +5,7 @@
     python bench/run.py --rounds 9      more rounds for a steadier ratio (default 5)
     python bench/run.py --threads 1     every library on one thread (default: each library's own)
     python bench/run.py --glibc-defaults  the C library's memory settings as they come (see below)
+    python bench/run.py --openblas-defaults  OpenBLAS's idle threads spinning as they come (below)
 
 Every implementation of a row is measured in this one run, on this machine. Each measurement
 (the median over --repeats calls, after a warm-up) runs in a fresh process of its own, so that
@@ -28,6 +29,12 @@ freed memory for the next arrays (tinytorch's reuse_freed_memory, Module 01), as
 and 05 do: otherwise each array above 128 KiB costs a page fault per 4 KiB every time it is
 made, which on this kind of machine doubles the time of the attention rows for numpy and
 tinytorch alike. `--glibc-defaults` measures without it.
+Every measuring process also gets OPENBLAS_THREAD_TIMEOUT=20 (unless the environment sets it),
+as the milestones do (milestones/common.py): after a multi-threaded matrix multiply, OpenBLAS's
+idle threads spin for about 0.1 s before they sleep, on the very cores that tinytorch's
+convolution threads (Module 09) need next; that made the CIFAR-10 step no faster on 2 threads
+than on 1. With the setting they sleep after 2**20 cycles, under a millisecond.
+`--openblas-defaults` measures without it. PyTorch does not use OpenBLAS.
 A row may set SCALE: its times are then shown multiplied by it (an epoch from a few steps).
 """
 
@@ -49,28 +56,39 @@ ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "cifar_epoch", "attention", "
 HERE = Path(__file__).resolve().parent
 
 
-def thread_settings(threads: int | None) -> dict | None:
-    """The environment of the measuring processes: None (inherit this one), or every library
-    on `threads`."""
-    if threads is None:
-        return None
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    return {**os.environ, **{name: str(threads) for name in names}}
+# OpenBLAS's idle threads spin for about 0.1 s after each multi-threaded matrix multiply, on
+# the cores that tinytorch's convolution threads want next; 2**20 cycles is under 1 ms. The
+# same value as milestones/common.py, which sets it for the milestones.
+OPENBLAS_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "20"}
 
 
-def measure_once(row: str, implementation: str, repeats: int, threads: int | None) -> dict | None:
+def thread_settings(threads: int | None, openblas_defaults: bool = False) -> dict:
+    """The environment of the measuring processes: this one, with every library on `threads`
+    (unless None) and OpenBLAS's short spin (unless `openblas_defaults` or already set)."""
+    env = dict(os.environ)
+    if threads is not None:
+        names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        env.update({name: str(threads) for name in names})
+    if not openblas_defaults:
+        env = {**OPENBLAS_SPIN, **env}
+    return env
+
+
+def measure_once(row: str, implementation: str, repeats: int, threads: int | None,
+                 openblas_defaults: bool = False) -> dict | None:
     """{"seconds": median, "result": what the last run returned}, measured in a fresh process;
     None when the row has no such implementation (or torch is not installed)."""
     command = [sys.executable, str(HERE / "measure_one.py"), row, implementation,
                "--repeats", str(repeats)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
-                          env=thread_settings(threads))
+                          env=thread_settings(threads, openblas_defaults))
     if done.returncode != 0:
         raise RuntimeError(f"measuring {implementation} on row {row} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def measure(row: str, repeats: int, rounds: int, threads: int | None) -> dict:
+def measure(row: str, repeats: int, rounds: int, threads: int | None,
+            openblas_defaults: bool = False) -> dict:
     """For each implementation of the row, its measurements over the rounds, in round order;
     without `threads`, also "torch@1": PyTorch on one thread."""
     found: dict = {}
@@ -81,9 +99,9 @@ def measure(row: str, repeats: int, rounds: int, threads: int | None) -> dict:
             if round_number and implementation not in found:
                 continue  # the row has no such implementation
             if implementation == "torch@1":
-                result = measure_once(row, "torch", repeats, 1)
+                result = measure_once(row, "torch", repeats, 1, openblas_defaults)
             else:
-                result = measure_once(row, implementation, repeats, threads)
+                result = measure_once(row, implementation, repeats, threads, openblas_defaults)
             if result is not None:
                 found.setdefault(implementation, []).append(result)
     return found
@@ -131,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="threads for every library (default: each library's own choice)")
     parser.add_argument("--glibc-defaults", action="store_true",
                         help="do not ask glibc to keep freed memory (default: ask, for every library)")
+    parser.add_argument("--openblas-defaults", action="store_true",
+                        help="let OpenBLAS's idle threads spin as long as they like (default: "
+                             "OPENBLAS_THREAD_TIMEOUT=20, for every library)")
     args = parser.parse_args(argv)
     if args.glibc_defaults:
         os.environ[GLIBC_DEFAULTS] = "1"  # read by measure_one.py in every measuring process
@@ -146,12 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"numpy {numpy.__version__} with {blas}; each time is the median of {args.repeats} runs "
           f"in a fresh process; {args.rounds} rounds per row")
     memory = "glibc's defaults" if args.glibc_defaults else "glibc keeping freed memory for reuse"
-    print(f"memory: every process with {memory} (see --glibc-defaults)\n")
+    spin = "OpenBLAS's own" if args.openblas_defaults else "OPENBLAS_THREAD_TIMEOUT=20"
+    print(f"memory: every process with {memory} (see --glibc-defaults); idle BLAS threads: "
+          f"{spin} (see --openblas-defaults)\n")
     header = f"{'row':<48} {'numpy':>12} {'tinytorch':>12} {'torch':>12} {'ratio':>7}  target"
     print(header + "\n" + "-" * len(header))
     missed = 0
     for name in args.rows:
-        found = measure(name, args.repeats, args.rounds, args.threads)
+        found = measure(name, args.repeats, args.rounds, args.threads, args.openblas_defaults)
         missed += report(importlib.import_module(name), found)
     return 1 if missed else 0
 

@@ -29,6 +29,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 # times slower. It only works before numpy is loaded: every milestone imports common first.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+# With several threads (OPENBLAS_NUM_THREADS=2), OpenBLAS's idle threads spin for about 0.1 s
+# after each matrix multiply before they sleep: on the cores that the convolution's own threads
+# (Module 09) need next, which made a CIFAR-10 step no faster on 2 threads than on 1. 2**20
+# cycles, under a millisecond, is enough spinning. Also read only when numpy loads.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 import numpy as np  # noqa: E402  (after the BLAS threads are chosen)
 

@@ -73,3 +73,30 @@ def test_the_ratio_is_the_median_of_the_rounds_paired_measurements(capsys):
     found["tinytorch"] = [{"seconds": s, "result": 1.0} for s in (0.050, 0.100, 0.070)]
     assert run.report(conv2d, found) is True  # ratios 2.5, 2.2, 2.3: all miss, and say nothing more
     assert "some rounds" not in capsys.readouterr().out
+
+
+def test_measuring_processes_get_openblas_short_spin_unless_asked_not_to(monkeypatch):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    env = run.thread_settings(None)
+    assert env["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    assert env.get("OPENBLAS_NUM_THREADS") == os.environ.get("OPENBLAS_NUM_THREADS")  # inherited
+    assert "OPENBLAS_THREAD_TIMEOUT" not in run.thread_settings(None, openblas_defaults=True)
+    two = run.thread_settings(2)
+    assert two["OPENBLAS_NUM_THREADS"] == two["OMP_NUM_THREADS"] == "2"
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "7")  # the user's own choice wins
+    assert run.thread_settings(1)["OPENBLAS_THREAD_TIMEOUT"] == "7"
+
+
+def test_the_milestones_set_openblas_short_spin_before_numpy_loads():
+    code = ("import os, sys; sys.path.insert(0, 'milestones'); import common; "
+            "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    done = subprocess.run([sys.executable, "-B", "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "20"

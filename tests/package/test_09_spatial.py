@@ -785,6 +785,46 @@ def test_the_chunk_workers_follow_blas_threads_and_cores():
     assert 1 <= _cores() <= (os.cpu_count() or 1)
 
 
+@pytest.mark.parametrize("n_images, bytes_per_image", [(64, 144 * 1024 * 4), (64, 27 * 1024 * 4),
+                                                      (7, 1), (5, 1 << 30), (1, 10), (0, 10)])
+def test_the_image_chunks_cover_the_batch_in_nearly_equal_parts(n_images, bytes_per_image):
+    """Equal chunks keep the threads equally busy: sizes differ by one image at most."""
+    from tinytorch.core.spatial import _CHUNK_BYTES, _image_chunks
+    chunks = _image_chunks(n_images, bytes_per_image)
+    assert [i for c in chunks for i in range(c.start, c.stop)] == list(range(n_images))
+    sizes = [c.stop - c.start for c in chunks]
+    assert all(size >= 1 for size in sizes)
+    if sizes:
+        assert max(sizes) - min(sizes) <= 1, sizes
+        assert max(sizes) == 1 or max(sizes) * bytes_per_image <= _CHUNK_BYTES, sizes
+        per_chunk = max(1, _CHUNK_BYTES // bytes_per_image)
+        assert len(chunks) == -(-n_images // per_chunk), "no more chunks than the size asks for"
+
+
+def test_for_each_chunk_keeps_chunk_order_and_waits_for_every_worker_after_an_error():
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    from tinytorch.core.spatial import _chunk_workers, _for_each_chunk
+    chunks = [slice(i, i + 1) for i in range(9)]
+    finished = []
+
+    def work(chunk):
+        if chunk.start == 0:
+            raise ValueError("chunk 0 failed")
+        time.sleep(0.01)
+        finished.append(chunk.start)
+        return chunk.start * 10
+
+    with threadpoolctl.threadpool_limits(limits=3, user_api="blas"):
+        assert _for_each_chunk(lambda c: c.start * 10, chunks) == [i * 10 for i in range(9)]
+        with pytest.raises(ValueError, match="chunk 0 failed"):
+            _for_each_chunk(work, chunks)
+        count = len(finished)
+        time.sleep(0.1)
+        assert len(finished) == count, "a worker was still running after _for_each_chunk returned"
+        if _chunk_workers(9) > 1:  # the other workers' runs were finished, not abandoned
+            assert set(finished) >= set(range(9 - 9 // _chunk_workers(9), 9)), finished
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: Linux and macOS only")
 def test_conv2d_on_threads_still_runs_in_a_forked_child():
     """A forked child (multiprocessing's default on Linux, a grader's runner) has none of its

@@ -7,7 +7,7 @@ __all__ = ['conv_output_size', 'im2col', 'conv2d', 'col2im', 'conv2d_backward_ba
 # %% modules/09_spatial/09_spatial.ipynb, cell 3 (09-spatial-imports)
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -59,15 +59,21 @@ _CHUNK_BYTES = 1 << 21
 
 
 def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
-    """Slices that cut a batch of n_images into chunks of about _CHUNK_BYTES of im2col columns
-    each (at least one image per chunk): [slice(0, 3), slice(3, 6), ..., slice(63, 64)]."""
-    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
-    return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+    """Slices that cut a batch of n_images into chunks of at most _CHUNK_BYTES of im2col
+    columns each (at least one image per chunk), as equal in size as they can be:
+    [slice(0, 2), slice(2, 5), slice(5, 8), ..., slice(61, 64)]. Equal chunks keep the
+    threads of _for_each_chunk equally busy: none waits for another's larger share."""
+    if n_images == 0:
+        return []
+    per_chunk = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    n_chunks = -(-n_images // per_chunk)  # rounded up
+    bounds = [n_images * k // n_chunks for k in range(n_chunks + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
 # ----- given: the chunks of a batch on every core -------------------------------------------
 _BLAS: Any = None  # threadpoolctl's handle on BLAS (False without threadpoolctl), made on first use
-# (process id, workers) -> a pool of that many threads, kept. The process id is in the key
+# (process id, threads) -> a pool of that many threads besides the caller's, kept. The process id is in the key
 # because a forked child has none of its parent's threads: its parent's pools would never run.
 _POOLS: Dict[Tuple[int, int], ThreadPoolExecutor] = {}
 
@@ -113,16 +119,34 @@ def _for_each_chunk(work: Callable[[slice], Any], chunks: List[slice]) -> List[A
     the workers share the cores out among themselves instead of BLAS's own threads competing
     with them. `work` must only write to its own chunk of any shared array; anything to add
     up over the chunks it returns, and the caller adds the results in chunk order, so the sum
-    is the same, number for number, whatever the number of workers."""
+    is the same, number for number, whatever the number of workers.
+
+    The chunks are dealt out as a few long runs, one per worker, and the calling thread works
+    through the first run itself instead of waiting idle. Waking a sleeping thread costs tens
+    of microseconds (more on a virtual machine), as much as the work of a small chunk: one
+    wake-up per worker, not one per chunk."""
     workers = _chunk_workers(len(chunks))
     if workers == 1:
         return [work(chunk) for chunk in chunks]
-    key = (os.getpid(), workers)
+    bounds = [len(chunks) * k // workers for k in range(workers + 1)]  # runs that differ by one chunk at most
+    runs = [chunks[start:stop] for start, stop in zip(bounds, bounds[1:])]
+    key = (os.getpid(), workers - 1)
     pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="tinytorch-conv")
+        pool = _POOLS[key] = ThreadPoolExecutor(workers - 1, thread_name_prefix="tinytorch-conv")
+
+    def work_through(run: List[slice]) -> List[Any]:
+        return [work(chunk) for chunk in run]
+
     with _blas().limit(limits=1):  # BLAS's thread count is process-wide: set back on leaving
-        return list(pool.map(work, chunks))
+        others = [pool.submit(work_through, run) for run in runs[1:]]
+        try:
+            results = work_through(runs[0])
+        finally:  # even after an error here, no worker may still be writing when we return
+            wait(others)
+        for future in others:
+            results += future.result()
+    return results
 
 
 def _check_padding_string(padding: str, stride: Tuple[int, int], who: str, error: type) -> None:
