@@ -384,6 +384,32 @@ def test_max_pool_gives_an_infinite_gradient_to_the_maximum_and_zeros_elsewhere_
     assert np.array_equal(theirs.grad.numpy(), t.grad.data)
 
 
+@pytest.mark.parametrize("size, kernel, top", [(20, 17, None), (64, 64, None), (64, 64, (63, 61)),
+                                               (48, (48, 1), None)],
+                         ids=["289 offsets", "4096 offsets", "the maximum at offset 4093", "48x1 window"])
+def test_max_pool_finds_the_maximum_of_windows_of_hundreds_of_pixels(size, kernel, top):
+    """Windows of more than 255 (or 2048) pixels, the maximum at their last offset, kh*kw - 1,
+    or at `top`: the positions of the maxima must still be told apart."""
+    rng = np.random.default_rng(13)
+    x = np.arange(size * size, dtype=np.float32).reshape(1, 1, size, size)  # the maximum bottom right
+    if top is not None:
+        x[0, 0][top] = size * size
+    t = Tensor(x, requires_grad=True)
+    out = max_pool2d(t, kernel, 1)
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    expected = pool_loops(x, (kh, kw), (1, 1), np.max)
+    np.testing.assert_array_equal(out.data, expected)
+    upstream = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(upstream)
+    routed = np.zeros_like(x)
+    for y in range(out.shape[2]):
+        for z in range(out.shape[3]):
+            window = x[0, 0, y:y + kh, z:z + kw]
+            i, j = np.unravel_index(window.argmax(), window.shape)
+            routed[0, 0, y + i, z + j] += upstream[0, 0, y, z]
+    np.testing.assert_allclose(t.grad.data, routed, rtol=1e-6, atol=1e-6)
+
+
 def test_pool_modules_have_no_parameters_and_default_to_side_by_side_windows():
     x = Tensor(np.random.default_rng(12).standard_normal((2, 3, 8, 8)))
     for layer, reduce in ((MaxPool2d(2), np.max), (AvgPool2d(2), np.mean)):

@@ -445,11 +445,12 @@ def max_pool2d(x: Any, kernel_size: _Pair, stride: Optional[_Pair] = None) -> Te
     out_h, out_w = conv_output_size(x.shape[2:], kernel, stride, (0, 0), "max_pool2d")
     (kh, kw), (sh, sw) = kernel, stride
     out = where = None
+    offset_type = np.min_scalar_type(kh * kw - 1)  # holds 0 ... kh*kw - 1: one byte up to 16 x 16
     for i in range(kh):  # a running maximum over the window offsets, numbered i * kw + j
         for j in range(kw):
             part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]  # offset (i, j) of every window
             if out is None:
-                out, where = part.copy(), np.zeros(part.shape, dtype=np.intp)
+                out, where = part.copy(), np.zeros(part.shape, dtype=offset_type)
             else:
                 larger = part > out  # strictly larger: a tie keeps the first maximum
                 np.maximum(out, part, out=out)
