@@ -800,6 +800,22 @@ def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride):
             assert np.allclose(many, one, rtol=1e-5, atol=1e-5 * scale), f"{threads} threads: the {name} differs from one thread's"
 
 
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1)])
+def test_max_pool_on_several_threads_gives_the_numbers_of_one_thread(kernel, stride):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    rng = np.random.default_rng(19)
+    x_np = rng.standard_normal((40, 32, 24, 24)).astype(np.float32)  # several chunks of images
+    found = {}
+    for threads in (1, 2):
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+            x = Tensor(x_np, requires_grad=True)
+            out = max_pool2d(x, kernel, stride)
+            out.backward(np.cos(np.arange(out.size, dtype=np.float32)).reshape(out.shape))
+            found[threads] = (out.data, x.grad.data)
+    assert np.array_equal(found[1][0], found[2][0]), "2 threads: the maxima differ from one thread's"
+    assert np.array_equal(found[1][1], found[2][1]), "2 threads: the input gradient differs from one thread's"
+
+
 def test_the_chunk_workers_follow_blas_threads_and_cores():
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
     from tinytorch.core.spatial import _chunk_workers, _cores

@@ -444,17 +444,22 @@ def max_pool2d(x: Any, kernel_size: _Pair, stride: Optional[_Pair] = None) -> Te
     stride = kernel if stride is None else _pair(stride, "stride")
     out_h, out_w = conv_output_size(x.shape[2:], kernel, stride, (0, 0), "max_pool2d")
     (kh, kw), (sh, sw) = kernel, stride
-    out = where = None
-    offset_type = np.min_scalar_type(kh * kw - 1)  # holds 0 ... kh*kw - 1: one byte up to 16 x 16
-    for i in range(kh):  # a running maximum over the window offsets, numbered i * kw + j
-        for j in range(kw):
-            part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]  # offset (i, j) of every window
-            if out is None:
-                out, where = part.copy(), np.zeros(part.shape, dtype=offset_type)
-            else:
-                larger = part > out  # strictly larger: a tie keeps the first maximum
-                np.maximum(out, part, out=out)
-                where += larger * (i * kw + j - where)  # i * kw + j where larger, the same elsewhere
+    out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
+    where = np.empty(out.shape, dtype=np.min_scalar_type(kh * kw - 1))  # 0 ... kh*kw - 1: a byte up to 16 x 16
+
+    def one_chunk(chunk: slice) -> None:  # fills out[chunk] and where[chunk]: chunks may run at once
+        images, best, at = x.data[chunk], out[chunk], where[chunk]  # views: filling them fills out and where
+        for i in range(kh):  # a running maximum over the window offsets, numbered i * kw + j
+            for j in range(kw):
+                part = images[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]  # offset (i, j) of every window
+                if i == j == 0:
+                    best[...], at[...] = part, 0
+                else:
+                    larger = part > best  # strictly larger: a tie keeps the first maximum
+                    np.maximum(best, part, out=best)
+                    at += larger * (i * kw + j - at)  # i * kw + j where larger, the same elsewhere
+
+    _for_each_chunk(one_chunk, _image_chunks(x.shape[0], x.data[:1].nbytes))
     return wrap_result(out, "max_pool2d", x, kernel_size=kernel, stride=stride, where=where)
 
 
@@ -465,12 +470,18 @@ def _max_pool2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     (kh, kw), (sh, sw) = out.saved["kernel_size"], out.saved["stride"]
     where = out.saved["where"]
     out_h, out_w = grad.shape[2:]
-    grad_x = np.zeros(x.shape, dtype=grad.dtype)
+    grad_x = np.empty(x.shape, dtype=grad.dtype)
     finite = np.isfinite(grad).all()  # then a product is exact (inf * 0 would give nan)
-    for i in range(kh):  # one strided add per window offset
-        for j in range(kw):
-            hit = where == i * kw + j
-            grad_x[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += grad * hit if finite else np.where(hit, grad, 0)
+
+    def one_chunk(chunk: slice) -> None:  # fills grad_x[chunk]
+        g, at, g_x = grad[chunk], where[chunk], grad_x[chunk]
+        g_x[...] = 0
+        for i in range(kh):  # one strided add per window offset
+            for j in range(kw):
+                hit = at == i * kw + j
+                g_x[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += g * hit if finite else np.where(hit, g, 0)
+
+    _for_each_chunk(one_chunk, _image_chunks(x.shape[0], grad_x[:1].nbytes))
     return (grad_x,)
 
 
