@@ -828,10 +828,11 @@ def test_the_chunk_workers_follow_blas_threads_and_cores():
 
 
 @pytest.mark.parametrize("n_images, bytes_per_image", [(64, 144 * 1024 * 4), (64, 27 * 1024 * 4),
-                                                      (7, 1), (5, 1 << 30), (1, 10), (0, 10)])
+                                                      (64, 576 * 64 * 4), (7, 1), (5, 1 << 30),
+                                                      (1, 10), (0, 10)])
 def test_the_image_chunks_cover_the_batch_in_nearly_equal_parts(n_images, bytes_per_image):
-    """Equal chunks keep the threads equally busy: sizes differ by one image at most."""
-    from tinytorch.core.spatial import _CHUNK_BYTES, _image_chunks
+    """Equal chunks, as many as a multiple of the cores, keep the threads equally busy."""
+    from tinytorch.core.spatial import _CHUNK_BYTES, _cores, _image_chunks
     chunks = _image_chunks(n_images, bytes_per_image)
     assert [i for c in chunks for i in range(c.start, c.stop)] == list(range(n_images))
     sizes = [c.stop - c.start for c in chunks]
@@ -840,7 +841,11 @@ def test_the_image_chunks_cover_the_batch_in_nearly_equal_parts(n_images, bytes_
         assert max(sizes) - min(sizes) <= 1, sizes
         assert max(sizes) == 1 or max(sizes) * bytes_per_image <= _CHUNK_BYTES, sizes
         per_chunk = max(1, _CHUNK_BYTES // bytes_per_image)
-        assert len(chunks) == -(-n_images // per_chunk), "no more chunks than the size asks for"
+        needed = -(-n_images // per_chunk)  # the fewest chunks that respect the size
+        cores = _cores()
+        assert len(chunks) == min(n_images, -(-needed // cores) * cores), (
+            f"{len(chunks)} chunks: expected the fewest that respect the size ({needed}), rounded "
+            f"up to a multiple of the {cores} cores while there are images enough")
 
 
 def test_for_each_chunk_keeps_chunk_order_and_waits_for_every_worker_after_an_error():

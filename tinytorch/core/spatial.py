@@ -61,12 +61,17 @@ _CHUNK_BYTES = 1 << 21
 def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
     """Slices that cut a batch of n_images into chunks of at most _CHUNK_BYTES of im2col
     columns each (at least one image per chunk), as equal in size as they can be:
-    [slice(0, 2), slice(2, 5), slice(5, 8), ..., slice(61, 64)]. Equal chunks keep the
-    threads of _for_each_chunk equally busy: none waits for another's larger share."""
+    [slice(0, 2), slice(2, 5), slice(5, 8), ..., slice(61, 64)].
+
+    Equal chunks, and as many as a multiple of the cores (while there are images enough),
+    keep the threads of _for_each_chunk equally busy: 5 chunks on 2 cores would leave one
+    core idle for the last one. The cores, not the threads in use, so that the chunks, and
+    with them every sum over the chunks, are the same whatever the number of threads."""
     if n_images == 0:
         return []
     per_chunk = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
     n_chunks = -(-n_images // per_chunk)  # rounded up
+    n_chunks = min(n_images, -(-n_chunks // _cores()) * _cores())  # a multiple of the cores
     bounds = [n_images * k // n_chunks for k in range(n_chunks + 1)]
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
@@ -471,11 +476,11 @@ def _max_pool2d_backward(grad: np.ndarray, out: Tensor) -> Tuple[np.ndarray]:
     where = out.saved["where"]
     out_h, out_w = grad.shape[2:]
     grad_x = np.empty(x.shape, dtype=grad.dtype)
-    finite = np.isfinite(grad).all()  # then a product is exact (inf * 0 would give nan)
 
     def one_chunk(chunk: slice) -> None:  # fills grad_x[chunk]
         g, at, g_x = grad[chunk], where[chunk], grad_x[chunk]
         g_x[...] = 0
+        finite = np.isfinite(g).all()  # then a product is exact (inf * 0 would give nan)
         for i in range(kh):  # one strided add per window offset
             for j in range(kw):
                 hit = at == i * kw + j
