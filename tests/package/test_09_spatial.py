@@ -782,7 +782,7 @@ def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride):
     gradient added up in chunk order."""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
     rng = np.random.default_rng(17)
-    x_np = rng.standard_normal((40, 16, 24, 24)).astype(np.float32)  # 7 chunks of columns
+    x_np = rng.standard_normal((40, 16, 24, 24)).astype(np.float32)  # 7 or more chunks of columns
     w_np = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
     b_np = rng.standard_normal(8).astype(np.float32)
     found = {}
