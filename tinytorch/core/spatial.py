@@ -78,8 +78,9 @@ def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
 
 # ----- given: the chunks of a batch on every core -------------------------------------------
 _BLAS: Any = None  # threadpoolctl's handle on BLAS (False without threadpoolctl), made on first use
-# (process id, threads) -> a pool of that many threads besides the caller's, kept. The process id is in the key
-# because a forked child has none of its parent's threads: its parent's pools would never run.
+# (process id, threads) -> a pool of that many threads besides the caller's, kept. The process
+# id is in the key because a forked child has none of its parent's threads: its parent's pools
+# would never run.
 _POOLS: Dict[Tuple[int, int], ThreadPoolExecutor] = {}
 
 
