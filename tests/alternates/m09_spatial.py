@@ -127,6 +127,41 @@ ALTERNATES = [
     Alternate(
         graded=("09-spatial-test-max-pool",),
         cell="09-spatial-max-pool",
+        region=0,
+        code='''
+            (kh, kw), (sh, sw) = kernel, stride
+            out = where = None
+            for i in range(kh):  # the whole batch at once, `where` as np.intp: no chunks, one core
+                for j in range(kw):
+                    part = x.data[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw]
+                    if out is None:
+                        out, where = part.copy(), np.zeros(part.shape, dtype=np.intp)
+                    else:
+                        larger = part > out
+                        np.maximum(out, part, out=out)
+                        where += larger * (i * kw + j - where)
+            return wrap_result(out, "max_pool2d", x, kernel_size=kernel, stride=stride, where=where)
+        ''',
+        why="the running maximum as a plain loop over the whole batch with an np.intp `where`, "
+            "no _for_each_chunk (the text says a plain loop passes too)"),
+    Alternate(
+        graded=("09-spatial-test-max-pool",),
+        cell="09-spatial-max-pool",
+        region=1,
+        code='''
+            where = out.saved["where"]
+            out_h, out_w = grad.shape[2:]
+            grad_x = np.zeros(x.shape, dtype=grad.dtype)
+            for i in range(kh):  # the whole batch at once, np.where as the text's plan says
+                for j in range(kw):
+                    hit = where == i * kw + j
+                    grad_x[:, :, i:i + sh * out_h:sh, j:j + sw * out_w:sw] += np.where(hit, grad, 0)
+            return (grad_x,)
+        ''',
+        why="the backward as a plain loop over the whole batch with np.where, no chunks"),
+    Alternate(
+        graded=("09-spatial-test-max-pool",),
+        cell="09-spatial-max-pool",
         region=1,
         code='''
             where = out.saved["where"]
