@@ -56,39 +56,37 @@ ROWS = ["mlp_epoch", "dataloader_epoch", "conv2d", "cifar_epoch", "attention", "
 HERE = Path(__file__).resolve().parent
 
 
-# OpenBLAS's idle threads spin for about 0.1 s after each multi-threaded matrix multiply, on
-# the cores that tinytorch's convolution threads want next; 2**20 cycles is under 1 ms. The
-# same value as milestones/common.py, which sets it for the milestones.
-OPENBLAS_SPIN = {"OPENBLAS_THREAD_TIMEOUT": "20"}
+def thread_settings(threads: int | None) -> dict | None:
+    """The environment of the measuring processes: None (inherit this one), or every library
+    on `threads`."""
+    if threads is None:
+        return None
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    return {**os.environ, **{name: str(threads) for name in names}}
 
 
-def thread_settings(threads: int | None, openblas_defaults: bool = False) -> dict:
-    """The environment of the measuring processes: this one, with every library on `threads`
-    (unless None) and OpenBLAS's short spin (unless `openblas_defaults` or already set)."""
-    env = dict(os.environ)
-    if threads is not None:
-        names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        env.update({name: str(threads) for name in names})
+def openblas_spin(openblas_defaults: bool) -> None:
+    """Unless `openblas_defaults` (or the environment already says), let OpenBLAS's idle threads
+    sleep after 2**20 cycles, under 1 ms, in every measuring process (they inherit os.environ):
+    they spin for about 0.1 s after each multi-threaded matrix multiply, on the cores that
+    tinytorch's convolution threads want next. The same value as milestones/common.py."""
     if not openblas_defaults:
-        env = {**OPENBLAS_SPIN, **env}
-    return env
+        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
 
 
-def measure_once(row: str, implementation: str, repeats: int, threads: int | None,
-                 openblas_defaults: bool = False) -> dict | None:
+def measure_once(row: str, implementation: str, repeats: int, threads: int | None) -> dict | None:
     """{"seconds": median, "result": what the last run returned}, measured in a fresh process;
     None when the row has no such implementation (or torch is not installed)."""
     command = [sys.executable, str(HERE / "measure_one.py"), row, implementation,
                "--repeats", str(repeats)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=HERE,
-                          env=thread_settings(threads, openblas_defaults))
+                          env=thread_settings(threads))
     if done.returncode != 0:
         raise RuntimeError(f"measuring {implementation} on row {row} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def measure(row: str, repeats: int, rounds: int, threads: int | None,
-            openblas_defaults: bool = False) -> dict:
+def measure(row: str, repeats: int, rounds: int, threads: int | None) -> dict:
     """For each implementation of the row, its measurements over the rounds, in round order;
     without `threads`, also "torch@1": PyTorch on one thread."""
     found: dict = {}
@@ -99,9 +97,9 @@ def measure(row: str, repeats: int, rounds: int, threads: int | None,
             if round_number and implementation not in found:
                 continue  # the row has no such implementation
             if implementation == "torch@1":
-                result = measure_once(row, "torch", repeats, 1, openblas_defaults)
+                result = measure_once(row, "torch", repeats, 1)
             else:
-                result = measure_once(row, implementation, repeats, threads, openblas_defaults)
+                result = measure_once(row, implementation, repeats, threads)
             if result is not None:
                 found.setdefault(implementation, []).append(result)
     return found
@@ -155,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.glibc_defaults:
         os.environ[GLIBC_DEFAULTS] = "1"  # read by measure_one.py in every measuring process
+    openblas_spin(args.openblas_defaults)
     torch = load_torch()
     if torch is None:
         print("PyTorch is not installed: the torch column is skipped "
@@ -174,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header + "\n" + "-" * len(header))
     missed = 0
     for name in args.rows:
-        found = measure(name, args.repeats, args.rounds, args.threads, args.openblas_defaults)
+        found = measure(name, args.repeats, args.rounds, args.threads)
         missed += report(importlib.import_module(name), found)
     return 1 if missed else 0
 

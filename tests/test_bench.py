@@ -81,14 +81,18 @@ def test_measuring_processes_get_openblas_short_spin_unless_asked_not_to(monkeyp
         import run
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
-    env = run.thread_settings(None)
-    assert env["OPENBLAS_THREAD_TIMEOUT"] == "20"
-    assert env.get("OPENBLAS_NUM_THREADS") == os.environ.get("OPENBLAS_NUM_THREADS")  # inherited
-    assert "OPENBLAS_THREAD_TIMEOUT" not in run.thread_settings(None, openblas_defaults=True)
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "x")  # so that the test's changes are undone
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT")
+    run.openblas_spin(openblas_defaults=True)
+    assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ
+    run.openblas_spin(openblas_defaults=False)
+    assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "20"
+    assert run.thread_settings(None) is None  # the measuring processes inherit os.environ
     two = run.thread_settings(2)
     assert two["OPENBLAS_NUM_THREADS"] == two["OMP_NUM_THREADS"] == "2"
+    assert two["OPENBLAS_THREAD_TIMEOUT"] == "20"
     monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "7")  # the user's own choice wins
+    run.openblas_spin(openblas_defaults=False)
     assert run.thread_settings(1)["OPENBLAS_THREAD_TIMEOUT"] == "7"
 
 
