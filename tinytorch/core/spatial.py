@@ -70,9 +70,13 @@ def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
     if n_images == 0:
         return []
     per_chunk = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
-    n_chunks = -(-n_images // per_chunk)  # rounded up
-    n_chunks = min(n_images, -(-n_chunks // _cores()) * _cores())  # a multiple of the cores
-    bounds = [n_images * k // n_chunks for k in range(n_chunks + 1)]
+    n_chunks, cores = -(-n_images // per_chunk), _cores()  # the fewest chunks that fit, rounded up
+    return _even_slices(n_images, min(n_images, -(-n_chunks // cores) * cores))  # a multiple of the cores
+
+
+def _even_slices(n: int, parts: int) -> List[slice]:
+    """range(n) cut into `parts` consecutive slices whose lengths differ by one at most."""
+    bounds = [n * k // parts for k in range(parts + 1)]
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
@@ -134,8 +138,7 @@ def _for_each_chunk(work: Callable[[slice], Any], chunks: List[slice]) -> List[A
     workers = _chunk_workers(len(chunks))
     if workers == 1:
         return [work(chunk) for chunk in chunks]
-    bounds = [len(chunks) * k // workers for k in range(workers + 1)]  # runs that differ by one chunk at most
-    runs = [chunks[start:stop] for start, stop in zip(bounds, bounds[1:])]
+    runs = [chunks[part] for part in _even_slices(len(chunks), workers)]  # one run per worker
     key = (os.getpid(), workers - 1)
     pool = _POOLS.get(key)
     if pool is None:
