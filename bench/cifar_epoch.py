@@ -1,7 +1,7 @@
 """Row: training Milestone 04's CIFAR-10 network on random images of CIFAR-10's shape.
 
-The network of milestones/04_cnn.py (cifar10_cnn: three blocks of 3x3 convolution, ReLU and
-2x2 max pooling with 32, 64 and 128 channels, then Flatten, Dropout, Linear(2048, 256), ReLU,
+The network of milestones/04_cnn.py (cifar10_cnn: three blocks of 3x3 convolution, 2x2 max
+pooling and ReLU with 32, 64 and 128 channels, then Flatten, Dropout, Linear(2048, 256), ReLU,
 Dropout, Linear(256, 10)), trained with cross-entropy and Adam (lr 1e-3), batch 64, every
 batch augmented as the milestone does it (a random crop of the image padded by 4 pixels, a
 random horizontal flip). The images are random normal numbers of CIFAR-10's shape
@@ -36,19 +36,26 @@ def data():
     return images, labels
 
 
+def tinytorch_model():
+    """milestones/04_cnn.py's cifar10_cnn(), written out: importing the milestone would set its
+    thread defaults in the measuring process (tests/test_bench.py checks that the two agree)."""
+    from tinytorch import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
+
+    return Sequential(
+        Conv2d(3, 32, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(32, 64, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(64, 128, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Flatten(), Dropout(0.3), Linear(128 * 4 * 4, 256), ReLU(), Dropout(0.3), Linear(256, 10),
+    )
+
+
 def tinytorch_version():
-    from tinytorch import (Adam, Conv2d, CrossEntropyLoss, Dropout, Flatten, Linear, MaxPool2d,
-                           ReLU, Sequential, Tensor, manual_seed)
+    from tinytorch import Adam, CrossEntropyLoss, Tensor, manual_seed
     from tinytorch.data.loader import (Compose, DataLoader, RandomCrop, RandomHorizontalFlip,
                                        TensorDataset)
 
     manual_seed(0)
-    model = Sequential(  # milestones/04_cnn.py, cifar10_cnn()
-        Conv2d(3, 32, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(32, 64, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(64, 128, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Flatten(), Dropout(0.3), Linear(128 * 4 * 4, 256), ReLU(), Dropout(0.3), Linear(256, 10),
-    )
+    model = tinytorch_model()
     model.train()
     loss_fn, optimizer = CrossEntropyLoss(), Adam(model.parameters(), lr=LR)
     images, labels = data()
@@ -67,16 +74,22 @@ def tinytorch_version():
     return epoch
 
 
-def torch_version(torch):
+def torch_model(torch):
+    """The same network in PyTorch, layer for layer."""
     nn = torch.nn
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Conv2d(64, 128, 3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
         nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 4 * 4, 256), nn.ReLU(), nn.Dropout(0.3),
         nn.Linear(256, 10),
     )
+
+
+def torch_version(torch):
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = torch_model(torch)
     model.train()
     loss_fn, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=LR)
     images, labels = (torch.from_numpy(a) for a in data())

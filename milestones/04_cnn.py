@@ -20,7 +20,7 @@ The default, shifted digits (datasets/tiny/shifted_digits.npz): each 8x8 digit p
 random place on an empty 16x16 canvas, as (N, 1, 16, 16). The run first trains Milestone 03's
 MLP (the same layers and recipe, 256 pixels in) and then the CNN on the same images, and
 prints both test accuracies and parameter counts. The CNN: three 3x3 convolutions (16, 32, 64
-channels) with ReLU, each followed by max pooling; the last pooling takes the maximum over
+channels), each followed by max pooling and ReLU; the last pooling takes the maximum over
 the whole 4x4 map, so it asks "is this feature anywhere?", not "where?"; then Linear(64, 10).
 Measured on the development machine (2 cores of an x86-64 server shared with other jobs,
 numpy with OpenBLAS, one BLAS thread), default seed: the MLP 63.7% (232/364) with 99,978
@@ -37,6 +37,13 @@ there: 98.6% (359/364), as in Milestone 03, against the CNN's 99.5% (362/364) wi
 default seed (98.4-99.5% with seeds 1-7); about 6 s of CPU time in all, MLP included.
 Target for the CNN: at least 98% within 60 s on 2 cores. The CNN: two 3x3 convolutions
 (16, then 32 channels), one 2x2 max pooling, Dropout and Linear(512, 10).
+
+Max pooling comes before ReLU in every network here, where most CNNs put ReLU first. The two
+orders compute the same numbers: ReLU never changes which of two numbers is larger, so the
+largest of the ReLUs is the ReLU of the largest, and the gradient goes to the same pixel
+either way (training with either order gave the same weights, bit for bit). Pooling first
+leaves ReLU a quarter of the numbers to touch, forward and backward: on CIFAR-10's images
+that made a training step about 15% faster.
 
 Both digit datasets hold the same 1797 digits in the same order, and both hold out the same
 fixed, class-stratified 20% (364 images) as the test set, as in Milestone 03: never trained
@@ -100,40 +107,39 @@ TITLES = {"shifted": "the shifted digits", "digits": "the digits", "cifar10": "C
 
 
 def digits_cnn() -> Sequential:
-    """(N, 1, 8, 8) -> two 3x3 convolutions (16, then 32 channels) -> 2x2 max pooling
-    -> (N, 32, 4, 4) -> Flatten -> Dropout -> Linear -> (N, 10)."""
+    """(N, 1, 8, 8) -> two 3x3 convolutions (16, then 32 channels), ReLU after the first
+    -> 2x2 max pooling -> ReLU -> (N, 32, 4, 4) -> Flatten -> Dropout -> Linear -> (N, 10)."""
     return Sequential(
         Conv2d(1, 16, kernel_size=3, padding=1), ReLU(),
-        Conv2d(16, 32, kernel_size=3, padding=1), ReLU(),
-        MaxPool2d(2),
+        Conv2d(16, 32, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
         Flatten(), Dropout(0.3), Linear(32 * 4 * 4, 10),
     )
 
 
 def shifted_cnn() -> Sequential:
-    """(N, 1, 16, 16) -> three blocks of 3x3 convolution and ReLU (16, 32, 64 channels), the
-    first two followed by 2x2 max pooling (16 -> 8 -> 4 pixels), the last by a 4x4 max pooling
-    over the whole map -> (N, 64, 1, 1) -> Flatten -> Dropout -> Linear -> (N, 10).
+    """(N, 1, 16, 16) -> three blocks of 3x3 convolution, max pooling and ReLU (16, 32, 64
+    channels): 2x2 pooling in the first two (16 -> 8 -> 4 pixels), a 4x4 pooling over the whole
+    map in the last -> (N, 64, 1, 1) -> Flatten -> Dropout -> Linear -> (N, 10).
 
     After the last pooling, each of the 64 numbers says how strongly its feature appears
     anywhere in the image, not where: a digit moved by a few pixels gives nearly the same
     numbers."""
     return Sequential(
-        Conv2d(1, 16, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(16, 32, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(32, 64, kernel_size=3, padding=1), ReLU(), MaxPool2d(4),
+        Conv2d(1, 16, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(16, 32, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(32, 64, kernel_size=3, padding=1), MaxPool2d(4), ReLU(),
         Flatten(), Dropout(0.3), Linear(64, 10),
     )
 
 
 def cifar10_cnn() -> Sequential:
-    """(N, 3, 32, 32) -> three blocks of 3x3 convolution, ReLU and 2x2 max pooling
+    """(N, 3, 32, 32) -> three blocks of 3x3 convolution, 2x2 max pooling and ReLU
     (32, 64, 128 channels; 32 -> 16 -> 8 -> 4 pixels) -> (N, 128, 4, 4) -> Flatten
     -> Dropout -> Linear(2048, 256) -> ReLU -> Dropout -> Linear -> (N, 10)."""
     return Sequential(
-        Conv2d(3, 32, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(32, 64, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(64, 128, kernel_size=3, padding=1), ReLU(), MaxPool2d(2),
+        Conv2d(3, 32, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(32, 64, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
+        Conv2d(64, 128, kernel_size=3, padding=1), MaxPool2d(2), ReLU(),
         Flatten(), Dropout(0.3), Linear(128 * 4 * 4, 256), ReLU(), Dropout(0.3), Linear(256, 10),
     )
 

@@ -3,10 +3,13 @@ this checks that every row runs and that its implementations did the same work."
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
+
+import pytest
 
 from course.notebooks import ROOT
 
@@ -104,3 +107,19 @@ def test_the_milestones_set_openblas_short_spin_before_numpy_loads():
                           timeout=120, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == "20"
+
+
+def test_the_cifar_row_trains_milestone_04s_network_in_both_libraries(monkeypatch):
+    """The row is only worth its name if it times the milestone's own network, and PyTorch the
+    same layers with the same shapes."""
+    monkeypatch.syspath_prepend(str(ROOT / "milestones"))
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import cifar_epoch
+    milestone = importlib.import_module("04_cnn")
+    ours = cifar_epoch.tinytorch_model()
+    assert repr(ours) == repr(milestone.cifar10_cnn())
+    torch = pytest.importorskip("torch")
+    theirs = cifar_epoch.torch_model(torch)
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs]
+    # Linear's weight is (in, out) in tinytorch and (out, in) in PyTorch: compare the sizes.
+    assert [p.size for p in ours.parameters()] == [p.numel() for p in theirs.parameters()]

@@ -154,6 +154,28 @@ def test_shifted_digits_hold_out_the_same_digits(monkeypatch):
         np.testing.assert_allclose(x.sum(axis=(1, 2)), digits.sum(axis=(1, 2)), rtol=1e-6)
 
 
+def test_pooling_before_relu_gives_the_numbers_and_gradients_of_relu_before_pooling():
+    """Milestone 04's networks pool before ReLU, which its docstring says changes nothing but the
+    time. Checked on windows that are all negative, hold ties, and mix signs."""
+    from tinytorch import MaxPool2d, ReLU, Tensor
+
+    x = np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    x[0, 0, :2, :2] = -1.0                      # a window of negatives, all tied
+    x[1, 1, 2:4, 2:4] = [[0.5, 0.5], [0.5, -2]]  # a positive tie
+    x[2, 2, 4:6, 4:6] = [[0.0, -1], [0.0, -3]]   # a tie at zero
+    upstream = np.random.default_rng(1).standard_normal((4, 3, 4, 4)).astype(np.float32)
+    results = []
+    for layers in ((MaxPool2d(2), ReLU()), (ReLU(), MaxPool2d(2))):
+        inputs = Tensor(x, requires_grad=True)
+        out = inputs
+        for layer in layers:
+            out = layer(out)
+        out.backward(Tensor(upstream))
+        results.append((out.data, inputs.grad.data))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 COMPARISON_LINE = re.compile(r"^(MLP|CNN): (\d+\.\d)% of the test images \((\d+\.\d)% of the training "
                              r"images in its last epoch\) with ([\d,]+) parameters, (\d+\.\d) s of training$",
                              re.MULTILINE)
