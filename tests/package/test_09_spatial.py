@@ -558,18 +558,21 @@ def test_conv2d_backward_batch_keeps_float32_and_skips_the_input_when_asked():
 @pytest.mark.parametrize("need_x", [True, False])
 def test_the_backward_pass_holds_the_columns_of_one_chunk_at_a_time(need_x):
     import tracemalloc
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="threadpoolctl chooses one thread")
     rng = np.random.default_rng(25)
     images = Tensor(rng.standard_normal((32, 16, 32, 32), dtype=np.float32), requires_grad=need_x)
     layer = Conv2d(16, 4, 3, padding=1, rng=0)
     result = layer(images)
     seed_grad = np.ones(result.shape, dtype=np.float32)
     all_columns = 9 * images.data.nbytes  # im2col of the whole batch
-    tracemalloc.start()
-    try:
-        result.backward(seed_grad)
-        top = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    # One thread, so one chunk at a time: on several, each thread holds its own chunk's columns.
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        tracemalloc.start()
+        try:
+            result.backward(seed_grad)
+            top = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     assert (images.grad is not None) == need_x and layer.weight.grad is not None
     assert top < all_columns, f"peak {top / 1e6:.1f} MB, whole-batch columns {all_columns / 1e6:.1f} MB"
 
@@ -776,13 +779,15 @@ def test_layers_have_a_text_form_naming_their_class(make):
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride):
+def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride, monkeypatch):
     """The chunks of a batch run side by side on as many threads as BLAS may use (given
     _for_each_chunk); forward and backward give the results of one thread, the weight's
     gradient added up in chunk order."""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    import tinytorch.core.spatial as spatial
+    monkeypatch.setattr(spatial, "_CHUNK_BYTES", 1 << 20)  # several chunks for each thread
     rng = np.random.default_rng(17)
-    x_np = rng.standard_normal((40, 16, 24, 24)).astype(np.float32)  # 7 or more chunks of columns
+    x_np = rng.standard_normal((40, 16, 24, 24)).astype(np.float32)  # 4 or more chunks of columns
     w_np = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
     b_np = rng.standard_normal(8).astype(np.float32)
     found = {}
@@ -801,10 +806,12 @@ def test_conv2d_on_several_threads_gives_the_numbers_of_one_thread(stride):
 
 
 @pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1)])
-def test_max_pool_on_several_threads_gives_the_numbers_of_one_thread(kernel, stride):
+def test_max_pool_on_several_threads_gives_the_numbers_of_one_thread(kernel, stride, monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="without threadpoolctl one thread runs the chunks")
+    import tinytorch.core.spatial as spatial
+    monkeypatch.setattr(spatial, "_CHUNK_BYTES", 1 << 20)  # several chunks for each thread
     rng = np.random.default_rng(19)
-    x_np = rng.standard_normal((40, 32, 24, 24)).astype(np.float32)  # several chunks of images
+    x_np = rng.standard_normal((40, 32, 24, 24)).astype(np.float32)  # 4 or more chunks of images
     found = {}
     for threads in (1, 2):
         with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):

@@ -54,8 +54,11 @@ def _images(x: Any, who: str) -> Tensor:
     return x
 
 
-# About 2 MB of im2col columns per chunk of images: small enough to stay in the CPU's caches.
-_CHUNK_BYTES = 1 << 21
+# At most 8 MB of im2col columns per chunk of images: a batch's columns are never built whole,
+# yet each numpy call on a chunk runs long. Threads take turns for Python's lock between numpy
+# calls, and on calls of a few microseconds the turns cost more than the work (see the systems
+# section): with 2 MB chunks a convolution ran only 1.4x faster on 2 threads than on 1.
+_CHUNK_BYTES = 1 << 23
 
 
 def _image_chunks(n_images: int, bytes_per_image: int) -> List[slice]:
