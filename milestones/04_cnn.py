@@ -60,9 +60,9 @@ here (the development machine had no network, so the accuracy below is what this
 architecture and recipe typically reach, and is the target): about 75% test accuracy after
 the default 20 epochs (target: at least 70%). The time was measured by training this network
 on random arrays of CIFAR-10's shape on the same machine (bench/run.py cifar_epoch, the
-training steps of one epoch): about 62 s per epoch with one BLAS thread, 44 s with two
-(`OPENBLAS_NUM_THREADS=2 python milestones/04_cnn.py --dataset cifar10`), so about 21 minutes
-of training for the 20 epochs on one thread and 15 on two, plus the evaluations. If the data are missing and
+training steps of one epoch): about 60 s per epoch with one BLAS thread, 39 s with two
+(`OPENBLAS_NUM_THREADS=2 python milestones/04_cnn.py --dataset cifar10`), so about 20 minutes
+of training for the 20 epochs on one thread and 13 on two, plus the evaluations. If the data are missing and
 cannot be downloaded, the script stops with a message that says where to put the files.
 
 Checkpoint: as in Milestone 03, the trained CNN's state_dict() is saved with np.savez to
