@@ -52,13 +52,10 @@ def test_without_torch_the_torch_column_is_skipped_and_the_rest_runs(tmp_path):
     assert re.search(r"samples delivered: tinytorch 1797\n", result.stdout), result.stdout
 
 
-def test_the_ratio_is_the_median_of_the_rounds_paired_measurements(capsys):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import run
-        import conv2d
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+def test_the_ratio_is_the_median_of_the_rounds_paired_measurements(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import run
+    import conv2d
     # Round 2 is slow for both: paired, its ratio is still 2; unpaired medians would mix rounds.
     found = {"tinytorch": [{"seconds": s, "result": 1.0} for s in (0.030, 0.090, 0.033)],
              "torch": [{"seconds": s, "result": 1.0} for s in (0.020, 0.045, 0.030)]}
@@ -79,11 +76,8 @@ def test_the_ratio_is_the_median_of_the_rounds_paired_measurements(capsys):
 
 
 def test_measuring_processes_get_openblas_short_spin_unless_asked_not_to(monkeypatch):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import run
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import run
     monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "x")  # so that the test's changes are undone
     monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT")
     run.openblas_spin(openblas_defaults=True)
